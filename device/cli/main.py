@@ -1,0 +1,5 @@
+"""Entry point of the sohoa command (placeholder until the CLI lands)."""
+
+
+def main() -> None:
+    raise SystemExit("sohoa: not yet")
