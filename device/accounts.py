@@ -1,0 +1,72 @@
+"""User accounts: roles, passwords hashed with Argon2 (argon2-cffi), and their audit events."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlite_utils import Database
+
+from device.db import transaction
+from device.db.events import record_event
+from device.db.users import ROLES, insert_user, set_password_hash, user_by_name
+from device.errors import InputError, NotFoundError
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+
+
+def generate_password() -> str:
+    """A random password that is easy to read aloud and type (about 80 bits)."""
+    return "-".join(secrets.token_urlsafe(5).replace("_", "x").replace("-", "y") for _ in range(3))
+
+
+def create_user(db: Database, username: str, role: str, password: str, *, actor: str,
+                display_name: str = "") -> int:
+    """A new account; raises InputError for a bad name, role or short password."""
+    if not _USERNAME.match(username):
+        raise InputError(f"user name {username!r}: 2–32 lower-case letters, digits, '.', '_', '-'",
+                         message_vi="Tên đăng nhập chỉ gồm chữ thường, số, '.', '_', '-' (2–32 ký tự)")
+    if role not in ROLES:
+        raise InputError(f"role {role!r}: choose one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password: at least {MIN_PASSWORD} characters",
+                         message_vi=f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự")
+    with transaction(db):
+        if user_by_name(db, username):
+            raise InputError(f"user {username!r} already exists",
+                             message_vi=f"Tên đăng nhập “{username}” đã tồn tại")
+        user_id = insert_user(db, username, role, _hasher.hash(password), display_name)
+        record_event(db, actor, "user.create", "user", username, {"role": role})
+    return user_id
+
+
+def check_password(db: Database, username: str, password: str) -> dict | None:
+    """The active user if the password is right, else None (same answer for unknown names)."""
+    user = user_by_name(db, username)
+    if user is None or not user["active"]:
+        _hasher.hash(password)  # spend the same time, so names cannot be probed
+        return None
+    try:
+        _hasher.verify(user["password_hash"], password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user["password_hash"]):
+        with transaction(db):
+            set_password_hash(db, user["id"], _hasher.hash(password))
+    return user
+
+
+def reset_password(db: Database, username: str, password: str, *, actor: str) -> None:
+    """Give a user a new password."""
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password: at least {MIN_PASSWORD} characters")
+    with transaction(db):
+        user = user_by_name(db, username)
+        if user is None:
+            raise NotFoundError(f"no user {username!r}")
+        set_password_hash(db, user["id"], _hasher.hash(password))
+        record_event(db, actor, "user.password", "user", username)

@@ -1,0 +1,1 @@
+"""Operations on dossiers and documents: validate, store, audit and move through the lifecycle."""

@@ -1,0 +1,142 @@
+"""Creating, changing and moving dossiers through their lifecycle, each change audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from device.box import Box
+from device.catalog.effective import document_values, dossier_defaults, dossier_values
+from device.db import records, transaction
+from device.db.events import record_event
+from device.db.pages import dossier_counts
+from device.errors import FieldProblem, InputError, NotFoundError, ValidationError
+from device.records import lifecycle
+from device.records.identifiers import check_agency_id
+from device.records.schema import dossier_fields
+from device.records.validation import DossierContext, check_document, check_dossier, parse_input, require
+from device.records.values import merge, plain
+
+# Keys a dossier's JSON may carry besides the TT05 elements: which agency and fonds it is of.
+FONDS_KEYS = ("agencyId", "archiveCode", "fondsCode", "fondsName")
+SECRET_MODE = "03"
+
+
+def load(box: Box, file_code: str) -> dict[str, Any]:
+    """The dossier row (with its fonds); raises NotFoundError."""
+    dossier = records.dossier_by_code(box.db, file_code)
+    if dossier is None:
+        raise NotFoundError(f"no dossier {file_code!r}", message_vi=f"Không có hồ sơ “{file_code}”")
+    return dossier
+
+
+def _fonds_choice(box: Box, data: dict[str, Any]) -> dict[str, str]:
+    defaults = box.config.settings.box
+    choice = {
+        "agencyId": data.pop("agencyId", None) or defaults.agency_id,
+        "archiveCode": data.pop("archiveCode", None) or defaults.archive_code,
+        "fondsCode": data.pop("fondsCode", None) or defaults.fonds_code,
+        "fondsName": data.pop("fondsName", None) or defaults.fonds_name,
+    }
+    problems = []
+    agency_problem = check_agency_id(choice["agencyId"]) if choice["agencyId"] else \
+        "is required (no default agency id in the configuration)"
+    if agency_problem:
+        problems.append(FieldProblem("agencyId", "Mã định danh cơ quan", "Agency id", agency_problem,
+                                     "mã định danh cơ quan không hợp lệ hoặc chưa nhập"))
+    if not choice["fondsCode"]:
+        problems.append(FieldProblem("fondsCode", "Mã phông", "Fonds code",
+                                     "is required (no default fonds in the configuration)",
+                                     "bắt buộc phải nhập mã phông"))
+    if problems:
+        raise ValidationError(problems, subject="dossier")
+    return choice
+
+
+def create_dossier(box: Box, data: Any, *, actor: str) -> str:
+    """A new draft dossier from TT05-keyed data; returns its fileCode."""
+    if not isinstance(data, dict):
+        parse_input(dossier_fields(), data)  # raises the standard message
+    data = dict(data)
+    fonds = _fonds_choice(box, data)
+    values = parse_input(dossier_fields(), data)
+    box_defaults = box.config.settings.box
+    defaults = dossier_defaults({"language": list(box_defaults.language),
+                                 "maintenance": box_defaults.maintenance})
+    stored, _ = merge({}, {k: v for k, v in defaults.items() if values.get(k) is None}, "suggested")
+    stored, _ = merge(stored, values, "entered")
+    context = DossierContext(fonds["agencyId"], fonds["archiveCode"])
+    require(check_dossier(plain(stored), "draft", context), "dossier")
+    file_code = stored.pop("fileCode")["value"]
+    with transaction(box.db):
+        if records.dossier_by_code(box.db, file_code):
+            raise InputError(f"dossier {file_code} already exists",
+                             message_vi=f"Hồ sơ “{file_code}” đã tồn tại")
+        fonds_id = records.ensure_fonds(box.db, fonds["agencyId"], fonds["fondsCode"],
+                                        fonds["fondsName"], fonds["archiveCode"])
+        dossier_id = records.insert_dossier(box.db, file_code, fonds_id, stored,
+                                            network_allowed=plain(stored).get("mode") != SECRET_MODE)
+        record_event(box.db, actor, "dossier.create", "dossier", dossier_id,
+                     {"fileCode": file_code, "fields": plain(stored), **fonds})
+    return file_code
+
+
+def set_dossier_fields(box: Box, file_code: str, data: Any, *, actor: str,
+                       source: str = "entered") -> list[str]:
+    """Change fields of an editable dossier (draft rules); returns fields a suggestion skipped."""
+    updates = parse_input(dossier_fields(), data)
+    with transaction(box.db):
+        dossier = load(box, file_code)
+        lifecycle.require_editable(dossier["state"])
+        current = dict(dossier["fields"], fileCode={"value": dossier["file_code"], "source": "entered"})
+        stored, skipped = merge(current, updates, source)  # type: ignore[arg-type]
+        context = DossierContext(dossier["agency_id"], dossier["archive_code"])
+        require(check_dossier(plain(stored), "draft", context), "dossier")
+        new_code = stored.pop("fileCode")["value"]
+        if new_code != file_code and records.dossier_by_code(box.db, new_code):
+            raise InputError(f"dossier {new_code} already exists")
+        records.update_dossier(box.db, dossier["id"], fields=stored, file_code=new_code,
+                               network_allowed=plain(stored).get("mode") != SECRET_MODE)
+        changed = {k: updates[k] for k in updates if k not in skipped}
+        record_event(box.db, actor, "dossier.update", "dossier", dossier["id"],
+                     {"fileCode": new_code, "changed": changed, "source": source})
+    return skipped
+
+
+def completeness_problems(box: Box, dossier: dict[str, Any]) -> list[FieldProblem]:
+    """Everything that stops the dossier from being approved, its documents' problems included."""
+    context = DossierContext(dossier["agency_id"], dossier["archive_code"])
+    values = dossier_values(dossier, dossier_counts(box.db, dossier["id"]))
+    problems = check_dossier(values, "complete", context)
+    for document in records.documents_of(box.db, dossier["id"]):
+        doc_values = document_values(document, dossier)
+        for item in check_document(doc_values, "complete"):
+            item.field = f"{doc_values['docId']}: {item.field}"
+            item.label_vi = f"Tài liệu {doc_values['docId']} – {item.label_vi}"
+            problems.append(item)
+    return problems
+
+
+def move(box: Box, file_code: str, action: str, *, actor: str, comment: str = "") -> str:
+    """Apply a lifecycle action; approval requires completeness. Returns the new state."""
+    with transaction(box.db):
+        dossier = load(box, file_code)
+        target = lifecycle.next_state(dossier["state"], action)
+        if action == "approve":
+            require(completeness_problems(box, dossier), "dossier (cannot approve)")
+        version = dossier["version"] + 1 if action == "reopen" else None
+        records.update_dossier(box.db, dossier["id"], state=target.value, version=version)
+        details = {"fileCode": file_code, "from": dossier["state"], "to": target.value}
+        if comment:
+            details["comment"] = comment
+        if version:
+            details["version"] = version
+        record_event(box.db, actor, f"dossier.{action}", "dossier", dossier["id"], details)
+    return target.value
+
+
+def approve(box: Box, file_code: str, *, actor: str) -> str:
+    """Approve a dossier, submitting it for review first when it is still a draft."""
+    if load(box, file_code)["state"] in (lifecycle.S.DRAFT, lifecycle.S.RETURNED):
+        require(completeness_problems(box, load(box, file_code)), "dossier (cannot approve)")
+        move(box, file_code, "submit", actor=actor)
+    return move(box, file_code, "approve", actor=actor)

@@ -1,0 +1,222 @@
+"""The one configuration schema of the box (`/etc/sohoa/sohoa.toml`), validated at start.
+
+Every field has a type, bounds and a description; unknown keys are rejected. Every path the
+box uses is derived from one data directory, so tests can root everything in `tmp_path`.
+The box's agency, archive and fonds are only defaults: each dossier names its own.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from device.errors import ConfigError
+from device.records import codes
+from device.records.identifiers import check_agency_id
+
+DEFAULT_CONFIG_FILE = Path("/etc/sohoa/sohoa.toml")
+DEFAULT_DATA_DIR = Path("/var/lib/sohoa")
+DATA_ENV = "SOHOA_DATA"
+CONFIG_ENV = "SOHOA_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BoxConfig(_Section):
+    """Who the box works for by default; every dossier may name another agency or fonds."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        "sohoa-box", description="This box's name, shown in the UI and sent to the hub."
+    )
+    agency_id: str = Field(
+        "",
+        max_length=13,
+        description="Default mã định danh cơ quan for new dossiers (000.00.00.H49 or H49.64.33).",
+    )
+    archive_code: str = Field(
+        "", max_length=20, description="Default mã cơ quan lưu trữ (used in paperFileCode)."
+    )
+    fonds_code: str = Field("", max_length=20, description="Default mã phông for new dossiers.")
+    fonds_name: str = Field("", max_length=300, description="Default tên phông.")
+    language: list[str] = Field(
+        default_factory=lambda: ["01"],
+        min_length=1,
+        description="Default language codes (TT05 code list C) of new dossiers.",
+    )
+    maintenance: str = Field(
+        "01", description="Default retention period code (TT05 code list A) of new dossiers."
+    )
+
+    @field_validator("agency_id")
+    @classmethod
+    def _agency(cls, value: str) -> str:
+        if value:
+            problem = check_agency_id(value)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: list[str]) -> list[str]:
+        for code in value:
+            codes.require("language", code)
+        return value
+
+    @field_validator("maintenance")
+    @classmethod
+    def _maintenance(cls, value: str) -> str:
+        codes.require("maintenance", value)
+        return value
+
+
+class StorageConfig(_Section):
+    """Limits that keep the disk healthy and bad files out."""
+
+    min_free_mb: int = Field(
+        512,
+        ge=0,
+        le=1_000_000,
+        description="Free-space floor: below it new work is refused before anything is written.",
+    )
+    max_file_mb: int = Field(
+        500, ge=1, le=10_000, description="Largest file `sohoa import` accepts."
+    )
+    max_image_megapixels: int = Field(
+        200,
+        ge=1,
+        le=2_000,
+        description="Largest image (in megapixels) accepted; guards against decompression bombs.",
+    )
+    max_pdf_pages: int = Field(2_000, ge=1, le=100_000, description="Largest PDF accepted.")
+
+
+class DatabaseConfig(_Section):
+    """SQLite settings."""
+
+    busy_timeout_ms: int = Field(
+        10_000, ge=100, le=600_000, description="How long a writer waits for the lock."
+    )
+
+
+class JobsConfig(_Section):
+    """The durable job queue."""
+
+    lease_seconds: int = Field(
+        600, ge=5, le=86_400, description="A claimed job returns to the queue after this."
+    )
+    max_attempts: int = Field(
+        3, ge=1, le=100, description="A job that failed this many times stays failed."
+    )
+
+
+class Settings(BaseModel):
+    """The whole file; sections may be omitted and then take their defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path | None = Field(
+        None, description="Where the box keeps everything; --data and SOHOA_DATA override it."
+    )
+    box: BoxConfig = Field(default_factory=BoxConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every location the box writes, derived from the one data directory."""
+
+    data_dir: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "sohoa.db"
+
+    @property
+    def blobs(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def secrets(self) -> Path:
+        return self.data_dir / "secrets"
+
+    @property
+    def outbox(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def run(self) -> Path:
+        return self.data_dir / "run"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved configuration: validated settings, where they came from, and the paths."""
+
+    settings: Settings
+    source: Path | None
+    paths: Paths
+
+    def describe(self) -> dict[str, Any]:
+        """The resolved configuration as plain data, for `sohoa check-config`."""
+        resolved = self.settings.model_dump(mode="json")
+        resolved["data_dir"] = str(self.paths.data_dir)
+        return {"source": str(self.source) if self.source else None, "settings": resolved}
+
+
+def load_config(
+    config_file: Path | None = None,
+    data_dir: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Read, validate and resolve the configuration; raises ConfigError with a clear message."""
+    env = os.environ if environ is None else environ
+    source = _choose_file(config_file, env)
+    raw = _read_toml(source) if source else {}
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"configuration {source or '(defaults)'}: {_describe(exc)}") from None
+    chosen = data_dir or (Path(env[DATA_ENV]) if env.get(DATA_ENV) else None)
+    chosen = chosen or settings.data_dir or DEFAULT_DATA_DIR
+    return Config(settings=settings, source=source, paths=Paths(Path(chosen).absolute()))
+
+
+def _choose_file(config_file: Path | None, env: os._Environ[str] | dict[str, str]) -> Path | None:
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"configuration file {config_file} does not exist")
+        return config_file
+    if env.get(CONFIG_ENV):
+        return _choose_file(Path(env[CONFIG_ENV]), {})
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"configuration {path} cannot be read: {exc.strerror}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(item) for item in error["loc"]) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see docs/configuration.md)"
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)

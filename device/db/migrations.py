@@ -1,0 +1,168 @@
+"""Ordered, named, transactional schema migrations; each runs once and is recorded."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+
+from sqlite_utils import Database
+
+from device.db.connection import transaction
+from device.db.timeutil import now
+
+log = logging.getLogger(__name__)
+
+_STATES = "'draft','in_review','approved','returned','signed','packaged','sent','accepted','rejected'"
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("0001_records", f"""
+CREATE TABLE fonds (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    agency_id TEXT NOT NULL,
+    archive_code TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    UNIQUE (agency_id, code)
+);
+CREATE TABLE dossiers (
+    id INTEGER PRIMARY KEY,
+    file_code TEXT NOT NULL UNIQUE,
+    fonds_id INTEGER NOT NULL REFERENCES fonds(id),
+    state TEXT NOT NULL DEFAULT 'draft' CHECK (state IN ({_STATES})),
+    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    fields TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(fields)),
+    network_allowed INTEGER NOT NULL DEFAULT 1 CHECK (network_allowed IN (0, 1)),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    dossier_id INTEGER NOT NULL REFERENCES dossiers(id),
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    fields TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(fields)),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (dossier_id, seq)
+);
+CREATE TABLE captures (
+    id INTEGER PRIMARY KEY,
+    dossier_id INTEGER REFERENCES dossiers(id),
+    raw_sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    source TEXT NOT NULL,
+    original_name TEXT,
+    width INTEGER,
+    height INTEGER,
+    frames INTEGER NOT NULL DEFAULT 1 CHECK (frames >= 1),
+    qc TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(qc)),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX captures_raw ON captures (raw_sha256);
+CREATE TABLE pages (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    position INTEGER NOT NULL,
+    frame INTEGER NOT NULL DEFAULT 0 CHECK (frame >= 0),
+    region TEXT CHECK (region IS NULL OR json_valid(region)),
+    side TEXT NOT NULL DEFAULT 'recto' CHECK (side IN ('recto', 'verso')),
+    sheet INTEGER NOT NULL CHECK (sheet >= 1),
+    state TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'processed', 'failed')),
+    master_sha256 TEXT,
+    ocr_image_sha256 TEXT,
+    hocr_sha256 TEXT,
+    qc_flags TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(qc_flags)),
+    blank INTEGER NOT NULL DEFAULT 0 CHECK (blank IN (0, 1)),
+    dpi REAL,
+    ocr_text TEXT,
+    ocr_confidence REAL,
+    ocr_engine TEXT,
+    ocr_model_sha256 TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (document_id, position)
+);
+CREATE INDEX pages_capture ON pages (capture_id);
+"""),
+    ("0002_jobs_events_users", """
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+    lease_until REAL,
+    worker TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (kind, subject)
+);
+CREATE INDEX jobs_claimable ON jobs (state, lease_until);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details))
+);
+CREATE INDEX events_object ON events (object_type, object_id);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name TEXT NOT NULL DEFAULT '',
+    role TEXT NOT NULL CHECK (role IN ('operator', 'reviewer', 'admin')),
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    created_at TEXT NOT NULL
+);
+"""),
+    ("0003_page_text_search", """
+CREATE VIRTUAL TABLE page_text USING fts5(
+    written, folded, tokenize = 'unicode61 remove_diacritics 0'
+);
+"""),
+)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into complete statements (triggers keep their inner semicolons)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction; returns their names."""
+    db.conn.execute("CREATE TABLE IF NOT EXISTS migrations "
+                    "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    applied = []
+    for name, script in MIGRATIONS:
+        with transaction(db):
+            if db.conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                continue
+            for statement in _statements(script):
+                db.conn.execute(statement)
+            db.conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now()))
+        log.info("applied migration %s", name)
+        applied.append(name)
+    return applied

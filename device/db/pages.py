@@ -1,0 +1,106 @@
+"""Queries on captures (one shot or one imported file) and pages (what a capture holds)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from device.db.timeutil import now
+from device.records.sheets import Side, assign_sheets
+
+BLOB_COLUMNS = ("master_sha256", "ocr_image_sha256", "hocr_sha256")
+
+
+@dataclass(frozen=True)
+class NewPage:
+    """A page to add: which frame of the capture it is, its region there and its side."""
+
+    frame: int = 0
+    side: Side = "recto"
+    region: list[list[float]] | None = None
+
+
+def record_capture(db: Database, *, raw_sha256: str, media_type: str, source: str,
+                   dossier_id: int | None, original_name: str | None = None,
+                   width: int | None = None, height: int | None = None, frames: int = 1,
+                   qc: dict[str, Any] | None = None) -> int:
+    """One shot or imported file whose bytes are already durable in the blob store."""
+    cursor = db.conn.execute(
+        "INSERT INTO captures (dossier_id, raw_sha256, media_type, source, original_name, width,"
+        " height, frames, qc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (dossier_id, raw_sha256, media_type, source, original_name, width, height, frames,
+         json.dumps(qc or {}, ensure_ascii=False), now()))
+    return int(cursor.lastrowid)
+
+
+def add_pages(db: Database, document_id: int, capture_id: int, pages: Sequence[NewPage]) -> list[int]:
+    """Append pages to the end of a document and renumber its sheets; returns the page ids."""
+    start = db.conn.execute("SELECT coalesce(max(position), 0) FROM pages WHERE document_id = ?",
+                            (document_id,)).fetchone()[0]
+    stamp = now()
+    ids = []
+    for offset, page in enumerate(pages, start=1):
+        cursor = db.conn.execute(
+            "INSERT INTO pages (document_id, capture_id, position, frame, region, side, sheet,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            (document_id, capture_id, start + offset, page.frame,
+             json.dumps(page.region) if page.region is not None else None, page.side, stamp, stamp))
+        ids.append(int(cursor.lastrowid))
+    renumber_sheets(db, document_id)
+    return ids
+
+
+def renumber_sheets(db: Database, document_id: int) -> None:
+    """Recompute each page's sheet from the sides of the pages in order."""
+    rows = db.conn.execute("SELECT id, side FROM pages WHERE document_id = ? ORDER BY position",
+                           (document_id,)).fetchall()
+    for (page_id, _side), sheet in zip(rows, assign_sheets([side for _, side in rows]), strict=True):
+        db.conn.execute("UPDATE pages SET sheet = ? WHERE id = ?", (sheet, page_id))
+
+
+def pages_of(db: Database, document_id: int) -> list[dict[str, Any]]:
+    """A document's pages in order, with their capture's raw blob."""
+    rows = db.query(
+        "SELECT p.*, c.raw_sha256, c.media_type FROM pages p JOIN captures c ON c.id = p.capture_id"
+        " WHERE p.document_id = ? ORDER BY p.position", [document_id])
+    return [_decode(row) for row in rows]
+
+
+def page_by_id(db: Database, page_id: int) -> dict[str, Any] | None:
+    rows = list(db.query(
+        "SELECT p.*, c.raw_sha256, c.media_type FROM pages p JOIN captures c ON c.id = p.capture_id"
+        " WHERE p.id = ?", [page_id]))
+    return _decode(rows[0]) if rows else None
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "qc_flags": json.loads(row["qc_flags"]),
+            "region": json.loads(row["region"]) if row["region"] else None}
+
+
+def referenced_blobs(db: Database) -> dict[str, list[str]]:
+    """Every blob hash the database refers to, with the rows that refer to it."""
+    refs: dict[str, list[str]] = {}
+    for capture_id, sha in db.conn.execute("SELECT id, raw_sha256 FROM captures"):
+        refs.setdefault(sha, []).append(f"capture {capture_id} raw")
+    for column in BLOB_COLUMNS:
+        for page_id, sha in db.conn.execute(
+                f"SELECT id, {column} FROM pages WHERE {column} IS NOT NULL"):
+            refs.setdefault(sha, []).append(f"page {page_id} {column.removesuffix('_sha256')}")
+    return refs
+
+
+def dossier_counts(db: Database, dossier_id: int) -> dict[str, int]:
+    """totalDoc, numberOfPage and numberOfPaper of a dossier, computed from its pages."""
+    row = db.conn.execute(
+        "SELECT (SELECT count(*) FROM documents WHERE dossier_id = :d),"
+        " (SELECT count(*) FROM pages p JOIN documents x ON x.id = p.document_id"
+        "  WHERE x.dossier_id = :d),"
+        " (SELECT count(*) FROM (SELECT DISTINCT p.document_id, p.sheet FROM pages p"
+        "  JOIN documents x ON x.id = p.document_id WHERE x.dossier_id = :d))",
+        {"d": dossier_id}).fetchone()
+    return {"totalDoc": row[0], "numberOfPage": row[1], "numberOfPaper": row[2]}

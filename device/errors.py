@@ -1,0 +1,112 @@
+"""The one exception tree of SoHoa Box, each error with its process exit code.
+
+    SohoaError                      70  internal error (a bug, or an unexpected state)
+    ├── ConfigError                 78  configuration is wrong; systemd must not restart-loop
+    ├── InputError                  65  bad input from a person or a file; nothing was changed
+    │   ├── ValidationError         65  TT05 field values that break the rules (field-level)
+    │   └── UnsupportedFileError    65  a file that is not an image or PDF we can take
+    ├── NotFoundError               66  the dossier, document, page or user does not exist
+    ├── StateError                  69  the action is not allowed in the object's current state
+    ├── StorageError                74  the disk failed us (I/O error, fsync failed)
+    │   └── StorageFullError        73  free space is below the configured floor
+    └── IntegrityError              76  stored data does not match its hash or the database
+
+Exit codes follow sysexits.h where one fits. The CLI prints `str(error)` on one line and
+exits with `error.exit_code`; the web UI shows `error.message_vi`.
+"""
+
+from __future__ import annotations
+
+
+class SohoaError(Exception):
+    """Base of every error the box raises on purpose."""
+
+    exit_code = 70
+
+    def __init__(self, message: str, *, message_vi: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.message_vi = message_vi or message
+
+
+class ConfigError(SohoaError):
+    """The configuration file or the command-line options are wrong."""
+
+    exit_code = 78
+
+
+class InputError(SohoaError):
+    """Input from a person or a file is unusable; nothing was changed."""
+
+    exit_code = 65
+
+
+class FieldProblem:
+    """One field-level complaint, named in both languages, saying what is allowed."""
+
+    __slots__ = ("field", "label_vi", "label_en", "problem_en", "problem_vi")
+
+    def __init__(
+        self, field: str, label_vi: str, label_en: str, problem_en: str, problem_vi: str
+    ) -> None:
+        self.field = field
+        self.label_vi = label_vi
+        self.label_en = label_en
+        self.problem_en = problem_en
+        self.problem_vi = problem_vi
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "field": self.field,
+            "label_vi": self.label_vi,
+            "label_en": self.label_en,
+            "problem_en": self.problem_en,
+            "problem_vi": self.problem_vi,
+        }
+
+    def __repr__(self) -> str:
+        return f"FieldProblem({self.field!r}, {self.problem_en!r})"
+
+
+class ValidationError(InputError):
+    """TT05 field values break the rules; `problems` lists each field's complaint."""
+
+    def __init__(self, problems: list[FieldProblem], *, subject: str = "record") -> None:
+        self.problems = problems
+        english = "; ".join(f"{p.field} ({p.label_en}): {p.problem_en}" for p in problems)
+        vietnamese = "; ".join(f"{p.label_vi}: {p.problem_vi}" for p in problems)
+        super().__init__(f"invalid {subject}: {english}", message_vi=vietnamese)
+
+
+class UnsupportedFileError(InputError):
+    """A file that is not a readable image or PDF within our limits."""
+
+
+class NotFoundError(SohoaError):
+    """The named object does not exist."""
+
+    exit_code = 66
+
+
+class StateError(SohoaError):
+    """The action is not allowed in the object's current state."""
+
+    exit_code = 69
+
+
+class StorageError(SohoaError):
+    """Writing to or reading from the disk failed."""
+
+    exit_code = 74
+
+
+class StorageFullError(StorageError):
+    """Free space is below the configured floor; new work is refused before any write."""
+
+    exit_code = 73
+
+
+class IntegrityError(SohoaError):
+    """Stored bytes do not match their hash, or the database and the blobs disagree."""
+
+    exit_code = 76

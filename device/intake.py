@@ -1,0 +1,198 @@
+"""Importing image files and PDFs as the pages of a document: checked first, then stored durably.
+
+Every file is read and checked (type by its bytes, size, pixel count, full decode, PDF
+structure) before anything is written, so bad input changes nothing. Then the original bytes
+go to the blob store (durable), and one transaction records captures, pages, jobs and the
+audit event. Only after that commit is the import reported as stored.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, UnidentifiedImageError
+
+from device.box import Box
+from device.catalog.documents import new_document
+from device.catalog.dossiers import load
+from device.config import StorageConfig
+from device.db import records, transaction
+from device.db.events import record_event
+from device.db.jobs import enqueue
+from device.db.pages import NewPage, add_pages, record_capture
+from device.errors import NotFoundError, UnsupportedFileError
+from device.records import lifecycle
+from device.records.identifiers import doc_id
+
+log = logging.getLogger(__name__)
+
+PROCESS_PAGE = "process_page"
+
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file that passed every check, with what the import needs to know of it."""
+
+    path: Path
+    data: bytes
+    media_type: str
+    frames: int
+    width: int | None
+    height: int | None
+
+
+@dataclass
+class ImportReport:
+    """What an import stored, to be told to the person only after it is durable."""
+
+    doc_id: str
+    pages: list[dict] = field(default_factory=list)
+
+
+def sniff(data: bytes) -> str | None:
+    """The media type a file's first bytes announce, or None."""
+    for magic, media_type in _SIGNATURES:
+        if data.startswith(magic):
+            return media_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def check_file(path: Path, limits: StorageConfig) -> CheckedFile:
+    """Read and fully check one file; raises UnsupportedFileError saying what is wrong."""
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_mb * 2**20:
+            raise _refuse(path, f"is {size // 2**20} MiB; the limit is {limits.max_file_mb} MiB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnsupportedFileError(f"{path}: cannot be read ({exc.strerror})",
+                                   message_vi=f"Không đọc được tệp {path.name}") from None
+    if not data:
+        raise _refuse(path, "is empty (0 bytes)")
+    media_type = sniff(data)
+    if media_type is None:
+        raise _refuse(path, "is not a JPEG, PNG, TIFF, WebP image or a PDF")
+    if media_type == "application/pdf":
+        frames, width, height = _check_pdf(path, data, limits), None, None
+    else:
+        frames, width, height = _check_image(path, data, limits)
+    return CheckedFile(path, data, media_type, frames, width, height)
+
+
+def _refuse(path: Path, reason: str) -> UnsupportedFileError:
+    return UnsupportedFileError(f"{path}: {reason}; nothing was imported",
+                                message_vi=f"Tệp {path.name} không hợp lệ: {reason}")
+
+
+def _check_image(path: Path, data: bytes, limits: StorageConfig) -> tuple[int, int, int]:
+    """Decode every frame (at reduced scale where the format allows) within the pixel limit."""
+    limit = limits.max_image_megapixels * 1_000_000
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            frames = getattr(image, "n_frames", 1)
+            width, height = image.size
+            for index in range(frames):
+                image.seek(index)
+                if image.width * image.height > limit:
+                    raise _refuse(path, f"declares {image.width}×{image.height} pixels; at most "
+                                        f"{limits.max_image_megapixels} megapixels are accepted")
+                if image.format == "JPEG":
+                    image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+                image.load()
+    except UnsupportedFileError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombError) as exc:
+        raise _refuse(path, f"is damaged or truncated ({exc})") from None
+    return frames, width, height
+
+
+def _check_pdf(path: Path, data: bytes, limits: StorageConfig) -> int:
+    """Open without repairs; refuse encryption, JavaScript and empty or oversized PDFs."""
+    try:
+        with pikepdf.open(io.BytesIO(data), attempt_recovery=False) as pdf:
+            if pdf.is_encrypted:
+                raise _refuse(path, "is encrypted")
+            pages = len(pdf.pages)
+            if pages == 0:
+                raise _refuse(path, "has no pages")
+            if pages > limits.max_pdf_pages:
+                raise _refuse(path, f"has {pages} pages; at most {limits.max_pdf_pages}")
+            if _has_javascript(pdf):
+                raise _refuse(path, "contains JavaScript")
+            return pages
+    except pikepdf.PasswordError:
+        raise _refuse(path, "is encrypted with a password") from None
+    except pikepdf.PdfError as exc:
+        raise _refuse(path, f"is damaged or truncated ({exc})") from None
+
+
+def _has_javascript(pdf: pikepdf.Pdf) -> bool:
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Dictionary) and (
+                "/JS" in obj or obj.get("/S") == pikepdf.Name.JavaScript):
+            return True
+    return "/Names" in pdf.Root and "/JavaScript" in pdf.Root.Names
+
+
+def import_files(box: Box, file_code: str, paths: Sequence[Path], *, actor: str,
+                 document_seq: int | None = None) -> ImportReport:
+    """Add files as the pages of a new document (or append to document `document_seq`)."""
+    dossier = load(box, file_code)
+    lifecycle.require_editable(dossier["state"])
+    if document_seq is not None and records.document_by_seq(box.db, dossier["id"], document_seq) is None:
+        raise NotFoundError(f"dossier {file_code} has no document {document_seq}")
+    checked = [check_file(Path(path), box.config.settings.storage) for path in paths]
+    if not checked:
+        raise UnsupportedFileError("no files given; nothing was imported")
+    box.blobs.ensure_space(sum(len(item.data) for item in checked))
+    hashes = [box.blobs.put(item.data) for item in checked]
+    return _record(box, dossier, checked, hashes, actor, document_seq)
+
+
+def _record(box: Box, dossier: dict, checked: list[CheckedFile], hashes: list[str], actor: str,
+            document_seq: int | None) -> ImportReport:
+    max_attempts = box.config.settings.jobs.max_attempts
+    with transaction(box.db):
+        dossier = load(box, dossier["file_code"])  # re-read under the write lock
+        lifecycle.require_editable(dossier["state"])
+        if document_seq is None:
+            document_id, seq = new_document(box, dossier, actor=actor)
+        else:
+            document = records.document_by_seq(box.db, dossier["id"], document_seq)
+            document_id, seq = document["id"], document_seq
+        report = ImportReport(doc_id=doc_id(dossier["file_code"], seq))
+        for item, sha256 in zip(checked, hashes, strict=True):
+            capture_id = record_capture(
+                box.db, raw_sha256=sha256, media_type=item.media_type, source="import",
+                dossier_id=dossier["id"], original_name=item.path.name, width=item.width,
+                height=item.height, frames=item.frames)
+            page_ids = add_pages(box.db, document_id, capture_id,
+                                 [NewPage(frame=index) for index in range(item.frames)])
+            for frame, page_id in enumerate(page_ids):
+                enqueue(box.db, PROCESS_PAGE, f"page:{page_id}", max_attempts)
+                report.pages.append({"id": page_id, "file": str(item.path), "frame": frame,
+                                     "sha256": sha256})
+        record_event(box.db, actor, "document.import", "document", document_id,
+                     {"docId": report.doc_id, "files": [c.path.name for c in checked],
+                      "pages": [p["id"] for p in report.pages]})
+    log.info("imported %d pages into %s", len(report.pages), report.doc_id)
+    return report
