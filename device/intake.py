@@ -103,6 +103,9 @@ def _refuse(path: Path, reason: str) -> UnsupportedFileError:
 def _check_image(path: Path, data: bytes, limits: StorageConfig) -> tuple[int, int, int]:
     """Decode every frame (at reduced scale where the format allows) within the pixel limit."""
     limit = limits.max_image_megapixels * 1_000_000
+    # Pillow's own guard (a process-wide setting) follows the configured limit; it refuses
+    # at twice the limit while opening, ours at the limit itself with the declared size.
+    Image.MAX_IMAGE_PIXELS = limit
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -119,8 +122,10 @@ def _check_image(path: Path, data: bytes, limits: StorageConfig) -> tuple[int, i
                 image.load()
     except UnsupportedFileError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        raise _refuse(path, f"declares far more pixels than the {limits.max_image_megapixels} "
+                            "megapixels accepted (a decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _refuse(path, f"is damaged or truncated ({exc})") from None
     return frames, width, height
 

@@ -16,3 +16,63 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("development data (../shared/data) is not present beside the repository")
     return SHARED_DATA
+
+
+BOX_CONFIG = """
+[box]
+agency_id = "H49.64.33"
+archive_code = "G09"
+fonds_code = "P01"
+fonds_name = "UBND xã Thử"
+
+[storage]
+min_free_mb = 0
+"""
+
+VALID_DOSSIER = {
+    "fileCode": "H49.64.33.2001.160",
+    "title": "Hồ sơ về việc thành lập xã",
+    "maintenance": "01",
+    "mode": "01",
+    "language": ["01"],
+    "startDate": "15/09/2001",
+}
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sohoa.toml"
+    path.write_text(BOX_CONFIG, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def box(tmp_path: Path, config_file: Path):
+    """An initialised box rooted in tmp_path, with a default agency and fonds."""
+    from device.box import Box
+    from device.config import load_config
+    from device.provision import init_box
+
+    config = load_config(config_file, tmp_path / "data", environ={})
+    init_box(config, actor="test")
+    with Box.open(config) as opened:
+        yield opened
+
+
+@pytest.fixture
+def dossier_code(box) -> str:
+    from device.catalog.dossiers import create_dossier
+
+    return create_dossier(box, dict(VALID_DOSSIER), actor="test")
+
+
+@pytest.fixture
+def page_png(tmp_path: Path) -> Path:
+    """A small real PNG page image."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 452), "white")
+    ImageDraw.Draw(image).text((20, 20), "Quyết định", fill="black")
+    path = tmp_path / "page.png"
+    image.save(path)
+    return path

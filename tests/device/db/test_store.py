@@ -1,0 +1,150 @@
+"""The database: migrations from empty, search with and without tone marks, the job queue, the
+audit trail, and page/sheet counts of a two-page capture."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from device.db import open_database, transaction
+from device.db.events import events_for, record_event
+from device.db.jobs import claim_next_job, enqueue, fail_job, finish_job, job_by_subject
+from device.db.migrations import MIGRATIONS
+from device.db.pages import NewPage, add_pages, dossier_counts, record_capture
+from device.db.records import documents_of
+from device.db.search import index_page_text, search_pages
+from device.records.sheets import spread_sides
+
+
+def test_migrations_build_the_schema_from_empty_once(tmp_path):
+    db = open_database(tmp_path / "x.db")
+    names = [row["name"] for row in db.query("SELECT name FROM migrations ORDER BY name")]
+    assert names == [name for name, _ in MIGRATIONS]
+    assert {"fonds", "dossiers", "documents", "captures", "pages", "jobs", "events", "users",
+            "page_text"} <= set(db.table_names())
+    db.conn.close()
+    again = open_database(tmp_path / "x.db")
+    assert again.conn.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_the_connection_is_durable_and_checked(tmp_path):
+    db = open_database(tmp_path / "x.db")
+    pragma = lambda name: db.conn.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+    assert pragma("journal_mode") == "wal"
+    assert pragma("synchronous") == 2  # FULL
+    assert pragma("foreign_keys") == 1
+    with pytest.raises(sqlite3.IntegrityError):
+        db.conn.execute("INSERT INTO documents (dossier_id, seq, created_at, updated_at)"
+                        " VALUES (999, 1, 'x', 'x')")
+
+
+def _page_with_text(box, dossier_code, text):
+    from device.catalog.documents import new_document
+    from device.catalog.dossiers import load
+
+    with transaction(box.db):
+        dossier = load(box, dossier_code)
+        document_id, _ = new_document(box, dossier, actor="test")
+        capture = record_capture(box.db, raw_sha256="0" * 64, media_type="image/png",
+                                 source="test", dossier_id=dossier["id"])
+        [page_id] = add_pages(box.db, document_id, capture, [NewPage()])
+        index_page_text(box.db, page_id, text)
+    return page_id
+
+
+@pytest.mark.parametrize(("query", "found"), [
+    ("quyet dinh", True), ("quyết định", True), ("QUYẾT ĐỊNH", True), ("Quyet Dinh", True),
+    ("dong nai", True), ("Đồng Nai", True), ("dồng nài", True), ("nghi quyet", False),
+    ("", False), ('"', False),
+])
+def test_search_is_accent_insensitive_and_folds_d(box, dossier_code, query, found):
+    page = _page_with_text(box, dossier_code, "Quyết định thành lập xã thuộc tỉnh Đồng Nai")
+    hits = search_pages(box.db, query)
+    assert ([hit["page_id"] for hit in hits] == [page]) is found
+
+
+def test_search_puts_exact_tone_marks_first_and_marks_the_match(box, dossier_code):
+    wrong = _page_with_text(box, dossier_code, "bổ sung ngân sách")
+    right = _page_with_text(box, dossier_code, "bồ sung ngân sách")
+    assert [hit["page_id"] for hit in search_pages(box.db, "bồ")] == [right, wrong]
+    assert {hit["page_id"] for hit in search_pages(box.db, "bo")} == {right, wrong}
+    assert "[bổ]" in search_pages(box.db, "bo sung")[-1]["snippet"] or \
+        "[bổ]" in search_pages(box.db, "bo sung")[0]["snippet"]
+
+
+def test_reindexing_a_page_replaces_its_text(box, dossier_code):
+    page = _page_with_text(box, dossier_code, "công văn")
+    with transaction(box.db):
+        index_page_text(box.db, page, "tờ trình")
+    assert search_pages(box.db, "cong van") == []
+    assert [hit["page_id"] for hit in search_pages(box.db, "to trinh")] == [page]
+
+
+def test_a_claimed_job_is_leased_and_returns_when_the_lease_runs_out(box):
+    enqueue(box.db, "process_page", "page:1", max_attempts=3)
+    first = claim_next_job(box.db, "w1", lease_seconds=60, clock=1000.0)
+    assert first and first.attempts == 1
+    assert claim_next_job(box.db, "w2", lease_seconds=60, clock=1030.0) is None  # still leased
+    second = claim_next_job(box.db, "w2", lease_seconds=60, clock=1061.0)  # w1 died
+    assert second and second.id == first.id and second.attempts == 2
+    finish_job(box.db, second.id)
+    assert claim_next_job(box.db, "w3", lease_seconds=60, clock=9999.0) is None
+    assert job_by_subject(box.db, "process_page", "page:1")["state"] == "done"
+
+
+def test_a_failing_job_is_retried_up_to_its_limit_and_keeps_its_error(box):
+    enqueue(box.db, "process_page", "page:7", max_attempts=2)
+    job = claim_next_job(box.db, "w", lease_seconds=60)
+    assert fail_job(box.db, job.id, "tesseract crashed") == "queued"
+    job = claim_next_job(box.db, "w", lease_seconds=60)
+    assert job.attempts == 2
+    assert fail_job(box.db, job.id, "tesseract crashed again") == "failed"
+    assert claim_next_job(box.db, "w", lease_seconds=60) is None
+    row = job_by_subject(box.db, "process_page", "page:7")
+    assert (row["state"], row["last_error"]) == ("failed", "tesseract crashed again")
+
+
+def test_a_job_whose_worker_died_on_its_last_attempt_fails(box):
+    enqueue(box.db, "process_page", "page:9", max_attempts=1)
+    claim_next_job(box.db, "w", lease_seconds=10, clock=0.0)
+    assert claim_next_job(box.db, "w", lease_seconds=10, clock=100.0) is None
+    assert job_by_subject(box.db, "process_page", "page:9")["state"] == "failed"
+
+
+def test_requeueing_a_done_job_resets_it(box):
+    enqueue(box.db, "process_page", "page:3", max_attempts=3)
+    finish_job(box.db, claim_next_job(box.db, "w", 60).id)
+    enqueue(box.db, "process_page", "page:3", max_attempts=3)
+    assert claim_next_job(box.db, "w", 60).attempts == 1
+
+
+def test_the_audit_trail_is_append_only(box):
+    with transaction(box.db):
+        event = record_event(box.db, "alice", "dossier.update", "dossier", 1, {"a": 1})
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        box.db.conn.execute("UPDATE events SET actor = 'mallory' WHERE id = ?", (event,))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        box.db.conn.execute("DELETE FROM events WHERE id = ?", (event,))
+    assert events_for(box.db, "dossier", 1)[-1]["actor"] == "alice"
+
+
+def test_a_two_page_capture_counts_two_pages_on_two_sheets(box, dossier_code):
+    from device.catalog.documents import new_document
+    from device.catalog.dossiers import load
+
+    with transaction(box.db):
+        dossier = load(box, dossier_code)
+        document_id, _ = new_document(box, dossier, actor="test")
+        capture = record_capture(box.db, raw_sha256="1" * 64, media_type="image/jpeg",
+                                 source="camera", dossier_id=dossier["id"])
+        add_pages(box.db, document_id, capture,
+                  [NewPage(side=side, region=[[0, 0], [1, 0], [1, 1], [0, 1]])
+                   for side in spread_sides(2)])
+        single = record_capture(box.db, raw_sha256="2" * 64, media_type="image/jpeg",
+                                source="camera", dossier_id=dossier["id"])
+        add_pages(box.db, document_id, single, [NewPage(side="verso")])
+    assert dossier_counts(box.db, dossier["id"]) == {"totalDoc": 1, "numberOfPage": 3,
+                                                     "numberOfPaper": 2}
+    [document] = documents_of(box.db, dossier["id"])
+    assert (document["page_count"], document["sheet_count"]) == (3, 2)
