@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import click
+from PIL import Image
 
 from device.catalog import dossiers
 from device.catalog.describe import dossier_json
@@ -56,10 +58,22 @@ def demo(click_context: click.Context, pages: int) -> None:
 
 
 def _render_sample_pages(folder: Path, count: int) -> list[Path]:
-    from device.capture.render import render_sample_pages
+    """Flat 300 dpi renderings of the bundled sample legal texts, as a scanner would give."""
+    from device.capture.render import load_texts, render_document
 
     folder.mkdir(parents=True, exist_ok=True)
-    return render_sample_pages(folder, count)
+    samples = resources.files("device.capture") / "sample_texts"
+    texts = load_texts(sorted(Path(str(item)) for item in samples.iterdir()
+                              if item.name.endswith(".txt")))
+    paths = []
+    for name, text in texts:
+        for number, page in enumerate(render_document(text), start=1):
+            if len(paths) == count:
+                return paths
+            path = folder / f"{Path(name).stem}-p{number}.png"
+            Image.fromarray(page.image).save(path, dpi=(page.dpi, page.dpi))
+            paths.append(path)
+    return paths
 
 
 COMMANDS = (demo,)
