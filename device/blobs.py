@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from device.errors import IntegrityError, NotFoundError, StorageError, StorageFullError
+from device.files import fsync_folder, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,7 @@ class FileOps:
         os.rename(source, target)
 
     def fsync_dir(self, folder: Path) -> None:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_folder(folder)
 
     def unlink(self, path: Path) -> None:
         path.unlink(missing_ok=True)
@@ -146,14 +143,10 @@ class BlobStore:
 
     def verify(self, sha256: str) -> bool:
         """Whether the stored file exists and hashes to its name (streamed, any size)."""
-        digest = hashlib.sha256()
         try:
-            with self.path(sha256).open("rb") as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
+            return sha256_file(self.path(sha256)) == sha256
         except FileNotFoundError:
             return False
-        return digest.hexdigest() == sha256
 
     def all_hashes(self) -> Iterator[str]:
         """Every blob on disk (temporary files excluded)."""

@@ -5,16 +5,15 @@ Safe to repeat: what exists is kept, and the admin password is shown only when i
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from device.accounts import create_user, generate_password
-from device.blobs import FileOps
 from device.box import Box
 from device.config import Config
 from device.db.users import count_users
+from device.files import atomic_output
 
 # Secrets the services need, generated once per box and never written in the code.
 SECRET_FILES = ("web_secret_key",)
@@ -49,16 +48,8 @@ def _ensure_secret(path: Path) -> bool:
     """Write a new random secret (mode 0600, durably) unless one exists; True if written."""
     if path.exists():
         return False
-    ops = FileOps()
-    fd, temp = ops.open_temp(path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        ops.write(fd, secrets.token_hex(32).encode())
-        ops.fsync(fd)
-    finally:
-        ops.close(fd)
-    ops.rename(temp, path)
-    ops.fsync_dir(path.parent)
+    with atomic_output(path, mode=0o600) as handle:
+        handle.write(secrets.token_hex(32).encode())
     return True
 
 

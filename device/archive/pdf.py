@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from pikepdf import Dictionary, Name, Operator
 from PIL import Image
 
 from device.errors import InputError, StorageError
+from device.files import atomic_output
 
 if TYPE_CHECKING:  # the OCR result type only; importing the engine loads Tesseract
     from device.ocr.engine import OcrResult
@@ -276,22 +276,8 @@ def _set_metadata(pdf: pikepdf.Pdf, metadata: PdfMetadata) -> None:
 
 def _save_atomic(pdf: pikepdf.Pdf, out_path: Path) -> None:
     """Save to a temp name in the same folder, fsync, rename over the target, fsync the folder."""
-    temp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    try:
-        with temp.open("wb") as handle:
-            # Version 1.7 exactly (the TT05 sample's header); qpdf writes the binary comment
-            # line and a trailer /ID, and leaves the XMP stream uncompressed as PDF/A wants.
-            pdf.save(handle, force_version="1.7", fix_metadata_version=False,
-                     object_stream_mode=pikepdf.ObjectStreamMode.disable)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, out_path)
-        folder = os.open(out_path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise StorageError(f"cannot write {out_path}: {exc}",
-                           message_vi=f"Không ghi được tệp {out_path.name}") from exc
+    with atomic_output(out_path) as handle:
+        # Version 1.7 exactly (the TT05 sample's header); qpdf writes the binary comment
+        # line and a trailer /ID, and leaves the XMP stream uncompressed as PDF/A wants.
+        pdf.save(handle, force_version="1.7", fix_metadata_version=False,
+                 object_stream_mode=pikepdf.ObjectStreamMode.disable)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from device.catalog import dossiers
 from device.catalog.describe import dossier_json
-from device.cli.context import CliContext, pass_context
+from device.cli.context import CliContext
 from device.config import load_config
 from device.errors import NotFoundError
 from device.intake import import_files

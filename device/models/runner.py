@@ -9,7 +9,7 @@ which caches it, and pass model *names* to worker processes, never runners.
 from __future__ import annotations
 
 import functools
-import hashlib
+
 import logging
 from dataclasses import dataclass
 from importlib import resources
@@ -19,19 +19,18 @@ from typing import Any
 import numpy as np
 
 from device.errors import ConfigError, IntegrityError
+from device.files import sha256_file
 
 log = logging.getLogger(__name__)
 
 DATA_PACKAGE = "device.models"
 DATA_DIR = "data"
 
-
 class ModelUnavailable(ConfigError):
     """No LiteRT runtime is installed, or a model file is missing: the installation is wrong.
 
     A ConfigError (exit 78) because restarting the service cannot fix it.
     """
-
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -48,7 +47,6 @@ class TensorSpec:
     def quantised(self) -> bool:
         return self.scale != 0.0 and np.issubdtype(self.dtype, np.integer)
 
-
 def interpreter_class() -> type:
     """Return the LiteRT Interpreter class, preferring ai_edge_litert over tflite_runtime."""
     try:
@@ -64,19 +62,9 @@ def interpreter_class() -> type:
             ) from None
     return Interpreter
 
-
 def model_path(file_name: str) -> Path:
     """Path of a model file shipped in `device/models/data/`."""
     return Path(str(resources.files(DATA_PACKAGE).joinpath(DATA_DIR, file_name)))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _spec(detail: dict[str, Any]) -> TensorSpec:
     scale, zero_point = detail.get("quantization", (0.0, 0))
@@ -89,7 +77,6 @@ def _spec(detail: dict[str, Any]) -> TensorSpec:
         zero_point=int(zero_point),
     )
 
-
 class ModelRunner:
     """A loaded model: its file, SHA-256, tensor specs, and `run(array) -> list[np.ndarray]`."""
 
@@ -100,7 +87,7 @@ class ModelRunner:
                 message_vi=f"Thiếu tệp mô hình: {path.name}",
             )
         self.path = path
-        self.sha256 = sha256_of(path)
+        self.sha256 = sha256_file(path)
         if expected_sha256 is not None and self.sha256 != expected_sha256.lower():
             raise IntegrityError(f"model {path.name} has sha256 {self.sha256}, expected {expected_sha256}")
         # One thread by default: the worker pool already runs one process per core.
@@ -129,7 +116,6 @@ class ModelRunner:
         # get_tensor copies, so results stay valid across later calls.
         return [_from_output(self._interpreter.get_tensor(s.index), s) for s in self.outputs]
 
-
 def _to_input(array: np.ndarray, spec: TensorSpec) -> np.ndarray:
     array = np.asarray(array)
     if array.shape != spec.shape:
@@ -142,12 +128,10 @@ def _to_input(array: np.ndarray, spec: TensorSpec) -> np.ndarray:
         array = np.clip(np.round(array / spec.scale + spec.zero_point), info.min, info.max)
     return np.ascontiguousarray(array, dtype=spec.dtype)
 
-
 def _from_output(array: np.ndarray, spec: TensorSpec) -> np.ndarray:
     if spec.quantised:
         return (array.astype(np.float32) - spec.zero_point) * np.float32(spec.scale)
     return array.astype(np.float32, copy=False) if array.dtype == np.float64 else array
-
 
 @functools.lru_cache(maxsize=8)
 def load_model(file_name: str, *, num_threads: int = 1, expected_sha256: str | None = None) -> ModelRunner:

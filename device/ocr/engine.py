@@ -8,7 +8,6 @@ the exact model that read it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -30,6 +29,7 @@ import numpy as np  # noqa: E402
 import tesserocr  # noqa: E402
 
 from device.errors import ConfigError, InputError  # noqa: E402
+from device.files import sha256_file  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ _MIN_SIDE = 8
 
 BBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels, x1/y1 exclusive
 
-
 @dataclass(frozen=True)
 class OcrWord:
     """One recognized word, its box in image pixels and Tesseract's confidence (0-100)."""
@@ -59,7 +58,6 @@ class OcrWord:
     block: int
     line: int
 
-
 @dataclass(frozen=True)
 class OcrLine:
     """One text line: its box and its words' indices into `OcrResult.words`."""
@@ -67,7 +65,6 @@ class OcrLine:
     bbox: BBox
     block: int
     words: tuple[int, ...]
-
 
 @dataclass(frozen=True)
 class OcrResult:
@@ -86,7 +83,6 @@ class OcrResult:
     psm: int
     model_sha256: dict[str, str] = field(default_factory=dict)
 
-
 def version() -> str:
     """The bundled Tesseract's version ("5.5.4"); raises ConfigError when it is too old."""
     banner = tesserocr.tesseract_version()  # "tesseract 5.5.4\n leptonica-1.87.0 ..."
@@ -100,7 +96,6 @@ def version() -> str:
         raise ConfigError(f"Tesseract {number} is too old; need >= 5.0 (LSTM models)")
     return number
 
-
 def model_files(tessdata_dir: Path, languages: str) -> dict[str, Path]:
     """The traineddata file of each language in "vie+eng"; ConfigError if one is missing."""
     files: dict[str, Path] = {}
@@ -113,15 +108,6 @@ def model_files(tessdata_dir: Path, languages: str) -> dict[str, Path]:
             )
         files[lang] = path
     return files
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 class OcrEngine:
     """A loaded Tesseract model set; not thread-safe, so keep one per process."""
@@ -140,7 +126,7 @@ class OcrEngine:
         self.languages = languages
         self.psm = psm
         files = model_files(tessdata_dir, languages)
-        self.model_sha256 = {lang: _sha256(path) for lang, path in files.items()}
+        self.model_sha256 = {lang: sha256_file(path) for lang, path in files.items()}
         try:
             # LSTM only: the legacy engine is absent from the "fast"/"best_int" models.
             self._api = tesserocr.PyTessBaseAPI(
@@ -206,7 +192,6 @@ class OcrEngine:
             languages=self.languages, psm=self.psm, model_sha256=dict(self.model_sha256),
         )
 
-
 def _as_grey(image: np.ndarray) -> np.ndarray:
     """An 8-bit single-channel view of the page; InputError for what cannot be a page."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
@@ -227,16 +212,13 @@ def _as_grey(image: np.ndarray) -> np.ndarray:
         message_vi="Ảnh không đúng định dạng để nhận dạng chữ",
     )
 
-
 def _is_flat(grey: np.ndarray) -> bool:
     """True when the image has no contrast at all: all black, all white, uniform grey.
     Min/max, not percentiles: one short line on an A4 page is far below 1% of its pixels."""
     return int(grey.max()) - int(grey.min()) < 16
 
-
 def _box(raw: tuple[int, int, int, int] | None) -> BBox:
     return (0, 0, 0, 0) if raw is None else (int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]))
-
 
 def _collect(
     iterator: tesserocr.PyResultIterator | None,
@@ -272,7 +254,6 @@ def _collect(
         )
     kept = tuple(OcrLine(bbox, block, tuple(ids)) for bbox, block, ids in lines)
     return tuple(words), kept, tuple(blocks)
-
 
 def _page_text(
     words: tuple[OcrWord, ...], lines: tuple[OcrLine, ...], blocks: tuple[BBox, ...]
