@@ -104,3 +104,18 @@ def dossier_counts(db: Database, dossier_id: int) -> dict[str, int]:
         "  JOIN documents x ON x.id = p.document_id WHERE x.dossier_id = :d))",
         {"d": dossier_id}).fetchone()
     return {"totalDoc": row[0], "numberOfPage": row[1], "numberOfPaper": row[2]}
+
+
+def store_page_text(db: Database, page_id: int, *, text: str, confidence: float, engine: str,
+                    model_sha256: str) -> None:
+    """Record a page's OCR result (call with the search index update, in one transaction)."""
+    db.conn.execute(
+        "UPDATE pages SET ocr_text = ?, ocr_confidence = ?, ocr_engine = ?, ocr_model_sha256 = ?,"
+        " state = 'processed', error = NULL, updated_at = ? WHERE id = ?",
+        (text, confidence, engine, model_sha256, now(), page_id))
+
+
+def mark_page_failed(db: Database, page_id: int, reason: str) -> None:
+    """Record why a page could not be processed; the page itself is kept."""
+    db.conn.execute("UPDATE pages SET state = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                    (reason[:2000], now(), page_id))
