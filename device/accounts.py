@@ -14,7 +14,7 @@ from device.db.events import record_event
 from device.db.users import ROLES, insert_user, set_password_hash, user_by_name
 from device.errors import InputError, NotFoundError
 
-_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}", re.ASCII)
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
 
@@ -27,7 +27,7 @@ def generate_password() -> str:
 def create_user(db: Database, username: str, role: str, password: str, *, actor: str,
                 display_name: str = "") -> int:
     """A new account; raises InputError for a bad name, role or short password."""
-    if not _USERNAME.match(username):
+    if not _USERNAME.fullmatch(username):
         raise InputError(f"user name {username!r}: 2–32 lower-case letters, digits, '.', '_', '-'",
                          message_vi="Tên đăng nhập chỉ gồm chữ thường, số, '.', '_', '-' (2–32 ký tự)")
     if role not in ROLES:

@@ -95,7 +95,9 @@ class StorageConfig(_Section):
         le=2_000,
         description="Largest image (in megapixels) accepted; guards against decompression bombs.",
     )
-    max_pdf_pages: int = Field(2_000, ge=1, le=100_000, description="Largest PDF accepted.")
+    max_pages_per_file: int = Field(
+        2_000, ge=1, le=100_000,
+        description="Most pages one imported file (PDF pages, TIFF frames) may hold.")
 
 
 class DatabaseConfig(_Section):

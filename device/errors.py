@@ -9,7 +9,8 @@
     ├── StateError                  69  the action is not allowed in the object's current state
     ├── StorageError                74  the disk failed us (I/O error, fsync failed)
     │   └── StorageFullError        73  free space is below the configured floor
-    └── IntegrityError              76  stored data does not match its hash or the database
+    ├── IntegrityError              76  stored data does not match its hash or the database
+    └── ProcessingError             75  some pages could not be processed (each failure recorded)
 
 Exit codes follow sysexits.h where one fits. The CLI prints `str(error)` on one line and
 exits with `error.exit_code`; the web UI shows `error.message_vi`.
@@ -104,6 +105,12 @@ class StorageFullError(StorageError):
     """Free space is below the configured floor; new work is refused before any write."""
 
     exit_code = 73
+
+
+class ProcessingError(SohoaError):
+    """Some pages could not be processed; each page records its own reason."""
+
+    exit_code = 75
 
 
 class IntegrityError(SohoaError):

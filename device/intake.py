@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import stat
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from device.records.identifiers import doc_id
 log = logging.getLogger(__name__)
 
 PROCESS_PAGE = "process_page"
+PDF_RENDER_DPI = 300  # PDF pages are rendered at this resolution for processing
 
 _SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -76,10 +79,7 @@ def sniff(data: bytes) -> str | None:
 def check_file(path: Path, limits: StorageConfig) -> CheckedFile:
     """Read and fully check one file; raises UnsupportedFileError saying what is wrong."""
     try:
-        size = path.stat().st_size
-        if size > limits.max_file_mb * 2**20:
-            raise _refuse(path, f"is {size // 2**20} MiB; the limit is {limits.max_file_mb} MiB")
-        data = path.read_bytes()
+        data = _read_regular_file(path, limits.max_file_mb * 2**20)
     except OSError as exc:
         raise UnsupportedFileError(f"{path}: cannot be read ({exc.strerror})",
                                    message_vi=f"Không đọc được tệp {path.name}") from None
@@ -95,23 +95,48 @@ def check_file(path: Path, limits: StorageConfig) -> CheckedFile:
     return CheckedFile(path, data, media_type, frames, width, height)
 
 
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file (a symlink to one is fine) of at most `limit` bytes.
+
+    The type and size are taken from the opened file itself, and the read stops past the
+    limit, so a device, a FIFO or a file that grows cannot make the import hang or fill memory.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _refuse(path, "is not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise _refuse(path, f"is larger than the {limit // 2**20} MiB limit")
+    return data
+
+
 def _refuse(path: Path, reason: str) -> UnsupportedFileError:
     return UnsupportedFileError(f"{path}: {reason}; nothing was imported",
                                 message_vi=f"Tệp {path.name} không hợp lệ: {reason}")
 
 
+def apply_pixel_limit(limits: StorageConfig) -> int:
+    """Make Pillow's own guard (a process-wide setting) follow the configured limit, in every
+    process that decodes pages: it refuses at twice the limit while opening, and import refuses
+    at the limit itself with the declared size. Returns the limit in pixels."""
+    limit = limits.max_image_megapixels * 1_000_000
+    Image.MAX_IMAGE_PIXELS = limit
+    return limit
+
+
 def _check_image(path: Path, data: bytes, limits: StorageConfig) -> tuple[int, int, int]:
     """Decode every frame (at reduced scale where the format allows) within the pixel limit."""
-    limit = limits.max_image_megapixels * 1_000_000
-    # Pillow's own guard (a process-wide setting) follows the configured limit; it refuses
-    # at twice the limit while opening, ours at the limit itself with the declared size.
-    Image.MAX_IMAGE_PIXELS = limit
+    limit = apply_pixel_limit(limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             frames = getattr(image, "n_frames", 1)
             width, height = image.size
+            if frames > limits.max_pages_per_file:
+                raise _refuse(path, f"has {frames} frames; at most {limits.max_pages_per_file}")
             for index in range(frames):
                 image.seek(index)
                 if image.width * image.height > limit:
@@ -139,8 +164,9 @@ def _check_pdf(path: Path, data: bytes, limits: StorageConfig) -> int:
             pages = len(pdf.pages)
             if pages == 0:
                 raise _refuse(path, "has no pages")
-            if pages > limits.max_pdf_pages:
-                raise _refuse(path, f"has {pages} pages; at most {limits.max_pdf_pages}")
+            if pages > limits.max_pages_per_file:
+                raise _refuse(path, f"has {pages} pages; at most {limits.max_pages_per_file}")
+            _check_pdf_page_sizes(path, pdf, limits)
             if _has_javascript(pdf):
                 raise _refuse(path, "contains JavaScript")
             return pages
@@ -148,6 +174,20 @@ def _check_pdf(path: Path, data: bytes, limits: StorageConfig) -> int:
         raise _refuse(path, "is encrypted with a password") from None
     except pikepdf.PdfError as exc:
         raise _refuse(path, f"is damaged or truncated ({exc})") from None
+
+
+def _check_pdf_page_sizes(path: Path, pdf: pikepdf.Pdf, limits: StorageConfig) -> None:
+    """Refuse pages that would exceed the pixel limit once rendered for OCR (300 dpi)."""
+    for number, page in enumerate(pdf.pages, start=1):
+        try:
+            left, bottom, right, top = (float(v) for v in page.mediabox)
+        except (ValueError, TypeError, pikepdf.PdfError):
+            raise _refuse(path, f"page {number} has no usable page size") from None
+        pixels = abs(right - left) * abs(top - bottom) * (PDF_RENDER_DPI / 72) ** 2
+        if pixels > limits.max_image_megapixels * 1_000_000:
+            raise _refuse(path, f"page {number} is {abs(right - left):.0f}×{abs(top - bottom):.0f}"
+                                f" pt, over {limits.max_image_megapixels} megapixels at "
+                                f"{PDF_RENDER_DPI} dpi")
 
 
 def _has_javascript(pdf: pikepdf.Pdf) -> bool:

@@ -20,16 +20,16 @@ from PIL import Image
 
 from device.box import Box
 from device.db import transaction
-from device.db.jobs import claim_next_job, fail_job, finish_job
-from device.db.pages import mark_page_failed, page_by_id, store_page_text
+from device.db.jobs import claim_next_job, fail_job, finish_job, next_retry_at
+from device.db.pages import page_by_id, store_page_text
 from device.db.search import index_page_text
-from device.errors import InputError, SohoaError
-from device.intake import PROCESS_PAGE
+from device.errors import InputError
+from device.intake import PDF_RENDER_DPI, PROCESS_PAGE, apply_pixel_limit
 
 log = logging.getLogger(__name__)
 
-PDF_RENDER_DPI = 300
 PDF_RENDER_TIMEOUT_S = 120
+MAX_WAIT_SECONDS = 60.0  # longest sleep while a failed page waits out its back-off
 
 
 @dataclass
@@ -42,6 +42,7 @@ class RunReport:
 
 def page_image(box: Box, page: dict) -> np.ndarray:
     """The page's pixels from its raw blob (one frame of an image, one page of a PDF)."""
+    apply_pixel_limit(box.config.settings.storage)
     data = box.blobs.read(page["raw_sha256"], verify=True)
     if page["media_type"] == "application/pdf":
         return _render_pdf_page(data, page["frame"])
@@ -88,22 +89,27 @@ def run_once(box: Box, engine, worker_name: str | None = None) -> RunReport:
     name = worker_name or f"worker-{os.getpid()}"
     lease = box.config.settings.jobs.lease_seconds
     report = RunReport()
-    while (job := claim_next_job(box.db, name, lease, kinds=(PROCESS_PAGE,))) is not None:
+    while True:
+        job = claim_next_job(box.db, name, lease, kinds=(PROCESS_PAGE,))
+        if job is None:
+            retry_at = next_retry_at(box.db, (PROCESS_PAGE,))
+            if retry_at is None:
+                return report
+            time.sleep(min(max(retry_at - time.time(), 0.0), MAX_WAIT_SECONDS))
+            continue
         page_id = int(job.subject.removeprefix("page:"))
         try:
             process_page(box, engine, page_id)
-        except (SohoaError, OSError, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one page's failure is recorded, never fatal
             reason = f"{type(exc).__name__}: {exc}"
-            log.warning("page %d failed: %s", page_id, reason)
-            if fail_job(box.db, job.id, reason) == "failed":
-                with transaction(box.db):
-                    mark_page_failed(box.db, page_id, reason)
+            log.warning("page %d failed (attempt %d of %d): %s", page_id, job.attempts,
+                        job.max_attempts, reason)
+            if fail_job(box.db, job, name, reason) == "failed":
                 report.failed += 1
             continue
-        finish_job(box.db, job.id)
-        report.processed += 1
-        log.info("page %d processed", page_id)
-    return report
+        if finish_job(box.db, job, name):
+            report.processed += 1
+            log.info("page %d processed", page_id)
 
 
 def run_forever(box: Box, engine, poll_seconds: float = 1.0) -> None:

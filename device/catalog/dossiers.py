@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from device.box import Box
@@ -19,6 +20,7 @@ from device.records.values import merge, plain
 # Keys a dossier's JSON may carry besides the TT05 elements: which agency and fonds it is of.
 FONDS_KEYS = ("agencyId", "archiveCode", "fondsCode", "fondsName")
 SECRET_MODE = "03"
+_CODE_RE = re.compile(r"[0-9A-Za-z.-]+", re.ASCII)
 
 
 def load(box: Box, file_code: str) -> dict[str, Any]:
@@ -31,18 +33,27 @@ def load(box: Box, file_code: str) -> dict[str, Any]:
 
 def _fonds_choice(box: Box, data: dict[str, Any]) -> dict[str, str]:
     defaults = box.config.settings.box
+    given = {key: data.pop(key, None) for key in FONDS_KEYS}
+    problems = [FieldProblem(key, key, key, "must be text", "phải là chuỗi ký tự")
+                for key, value in given.items() if value is not None and not isinstance(value, str)]
+    if problems:
+        raise ValidationError(problems, subject="dossier")
     choice = {
-        "agencyId": data.pop("agencyId", None) or defaults.agency_id,
-        "archiveCode": data.pop("archiveCode", None) or defaults.archive_code,
-        "fondsCode": data.pop("fondsCode", None) or defaults.fonds_code,
-        "fondsName": data.pop("fondsName", None) or defaults.fonds_name,
+        "agencyId": (given["agencyId"] or defaults.agency_id).strip(),
+        "archiveCode": (given["archiveCode"] or defaults.archive_code).strip(),
+        "fondsCode": (given["fondsCode"] or defaults.fonds_code).strip(),
+        "fondsName": (given["fondsName"] or defaults.fonds_name).strip(),
     }
-    problems = []
     agency_problem = check_agency_id(choice["agencyId"]) if choice["agencyId"] else \
         "is required (no default agency id in the configuration)"
     if agency_problem:
         problems.append(FieldProblem("agencyId", "Mã định danh cơ quan", "Agency id", agency_problem,
                                      "mã định danh cơ quan không hợp lệ hoặc chưa nhập"))
+    for key, limit in (("archiveCode", 20), ("fondsCode", 20)):
+        if (choice[key] and not _CODE_RE.fullmatch(choice[key])) or len(choice[key]) > limit:
+            problems.append(FieldProblem(key, key, key,
+                                         f"letters, digits, '.', '-' only, at most {limit}",
+                                         f"chỉ gồm chữ, số, '.', '-', tối đa {limit} ký tự"))
     if not choice["fondsCode"]:
         problems.append(FieldProblem("fondsCode", "Mã phông", "Fonds code",
                                      "is required (no default fonds in the configuration)",
@@ -50,6 +61,21 @@ def _fonds_choice(box: Box, data: dict[str, Any]) -> dict[str, str]:
     if problems:
         raise ValidationError(problems, subject="dossier")
     return choice
+
+
+def _fonds_id(box: Box, fonds: dict[str, str]) -> int:
+    """The existing fonds (never silently changed: other dossiers depend on it) or a new one."""
+    row = records.fonds_by_key(box.db, fonds["agencyId"], fonds["fondsCode"])
+    if row is None:
+        return records.insert_fonds(box.db, fonds["agencyId"], fonds["fondsCode"],
+                                    fonds["fondsName"], fonds["archiveCode"])
+    for key, column in (("archiveCode", "archive_code"), ("fondsName", "name")):
+        if fonds[key] and row[column] and fonds[key] != row[column]:
+            raise ValidationError([FieldProblem(
+                key, key, key, f"fonds {row['code']} already has {row[column]!r}; changing a "
+                "fonds is an administrator's task", f"phông {row['code']} đã có giá trị khác")],
+                subject="dossier")
+    return int(row["id"])
 
 
 def create_dossier(box: Box, data: Any, *, actor: str) -> str:
@@ -71,8 +97,7 @@ def create_dossier(box: Box, data: Any, *, actor: str) -> str:
         if records.dossier_by_code(box.db, file_code):
             raise InputError(f"dossier {file_code} already exists",
                              message_vi=f"Hồ sơ “{file_code}” đã tồn tại")
-        fonds_id = records.ensure_fonds(box.db, fonds["agencyId"], fonds["fondsCode"],
-                                        fonds["fondsName"], fonds["archiveCode"])
+        fonds_id = _fonds_id(box, fonds)
         dossier_id = records.insert_dossier(box.db, file_code, fonds_id, stored,
                                             network_allowed=plain(stored).get("mode") != SECRET_MODE)
         record_event(box.db, actor, "dossier.create", "dossier", dossier_id,
@@ -135,8 +160,11 @@ def move(box: Box, file_code: str, action: str, *, actor: str, comment: str = ""
 
 
 def approve(box: Box, file_code: str, *, actor: str) -> str:
-    """Approve a dossier, submitting it for review first when it is still a draft."""
-    if load(box, file_code)["state"] in (lifecycle.S.DRAFT, lifecycle.S.RETURNED):
-        require(completeness_problems(box, load(box, file_code)), "dossier (cannot approve)")
-        move(box, file_code, "submit", actor=actor)
-    return move(box, file_code, "approve", actor=actor)
+    """Approve a dossier, submitting it for review first when it is still a draft; both moves
+    happen in one transaction, so a refusal leaves the dossier as it was."""
+    with transaction(box.db):
+        dossier = load(box, file_code)
+        if dossier["state"] in (lifecycle.S.DRAFT, lifecycle.S.RETURNED):
+            require(completeness_problems(box, dossier), "dossier (cannot approve)")
+            move(box, file_code, "submit", actor=actor)
+        return move(box, file_code, "approve", actor=actor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from device.cli.context import CliContext, pass_context
-from device.errors import SohoaError
+from device.errors import ProcessingError
 
 
 @click.command()
@@ -24,7 +24,7 @@ def worker(context: CliContext, once: bool) -> None:
         report = run_once(box, engine)
     click.echo(f"processed {report.processed} pages, {report.failed} failed")
     if report.failed:
-        raise SohoaError(f"{report.failed} pages failed; see `sohoa dossier show` for reasons")
+        raise ProcessingError(f"{report.failed} pages failed; see `sohoa dossier show` for reasons")
 
 
 COMMANDS = (worker,)

@@ -53,6 +53,15 @@ def transaction(db: Database) -> Iterator[Database]:
     try:
         yield db
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back already
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        # Never leave the connection inside a transaction: every later write would then look
+        # nested and never commit.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StorageError(f"database commit failed; nothing was saved: {exc}",
+                           message_vi="Không lưu được vào cơ sở dữ liệu; chưa có gì được lưu.") from exc

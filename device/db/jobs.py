@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ def enqueue(db: Database, kind: str, subject: str, max_attempts: int) -> int:
     db.conn.execute(
         "INSERT INTO jobs (kind, subject, max_attempts, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, subject) DO UPDATE SET state = 'queued',"
-        " attempts = 0, lease_until = NULL, worker = NULL, last_error = NULL,"
+        " attempts = 0, lease_until = NULL, worker = NULL, last_error = NULL, not_before = 0,"
         " max_attempts = excluded.max_attempts, updated_at = excluded.updated_at",
         (kind, subject, max_attempts, stamp, stamp))
     return int(db.conn.execute("SELECT id FROM jobs WHERE kind = ? AND subject = ?",
@@ -44,14 +45,17 @@ def claim_next_job(db: Database, worker: str, lease_seconds: float, kinds: tuple
     at = time.time() if clock is None else clock
     kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
     with transaction(db):
-        db.conn.execute(
+        expired = db.conn.execute(
             "UPDATE jobs SET state = 'failed', last_error = coalesce(last_error, 'lease expired'),"
-            " lease_until = NULL, updated_at = ? WHERE state = 'running' AND lease_until < ?"
-            " AND attempts >= max_attempts", (now(), at))
+            " lease_until = NULL, worker = NULL, updated_at = ? WHERE state = 'running'"
+            " AND lease_until < ? AND attempts >= max_attempts RETURNING subject, last_error",
+            (now(), at)).fetchall()
+        for subject, error in expired:
+            _record_page_failure(db, subject, error)
         row = db.conn.execute(
-            "SELECT id, kind, subject, attempts, max_attempts FROM jobs WHERE (state = 'queued'"
-            " OR (state = 'running' AND lease_until < ?))" + kind_filter + " ORDER BY id LIMIT 1",
-            (at, *kinds)).fetchone()
+            "SELECT id, kind, subject, attempts, max_attempts FROM jobs WHERE ((state = 'queued'"
+            " AND not_before <= ?) OR (state = 'running' AND lease_until < ?))" + kind_filter +
+            " ORDER BY id LIMIT 1", (at, at, *kinds)).fetchone()
         if row is None:
             return None
         db.conn.execute(
@@ -60,26 +64,53 @@ def claim_next_job(db: Database, worker: str, lease_seconds: float, kinds: tuple
     return Job(id=row[0], kind=row[1], subject=row[2], attempts=row[3] + 1, max_attempts=row[4])
 
 
-def finish_job(db: Database, job_id: int) -> None:
-    """Mark a claimed job done."""
+def _record_page_failure(db: Database, subject: str, error: str | None) -> None:
+    """A page whose job failed for good says so (its pixels are kept)."""
+    if subject.startswith("page:"):
+        db.conn.execute("UPDATE pages SET state = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                        (error or "failed", now(), int(subject.removeprefix("page:"))))
+
+
+def finish_job(db: Database, job: Job, worker: str) -> bool:
+    """Mark a claimed job done; False (and nothing changed) if this worker no longer holds it,
+    because its lease ran out and another worker took it, or it was queued again."""
     with transaction(db):
-        db.conn.execute("UPDATE jobs SET state = 'done', lease_until = NULL, last_error = NULL,"
-                        " updated_at = ? WHERE id = ?", (now(), job_id))
+        cursor = db.conn.execute(
+            "UPDATE jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = ?"
+            " WHERE id = ? AND worker = ? AND state = 'running' AND attempts = ?",
+            (now(), job.id, worker, job.attempts))
+    return cursor.rowcount == 1
 
 
-def fail_job(db: Database, job_id: int, error: str) -> str:
-    """Record a failed attempt: back to the queue, or failed for good when attempts are used up.
+def fail_job(db: Database, job: Job, worker: str, error: str, *, backoff_seconds: float = 2.0,
+             clock: float | None = None) -> str | None:
+    """Record a failed attempt: back to the queue after an exponential, jittered delay, or
+    failed for good (the page marked failed) when attempts are used up.
 
-    Returns the job's new state.
+    Returns the job's new state, or None if this worker no longer holds the job.
     """
+    at = time.time() if clock is None else clock
+    state = "failed" if job.attempts >= job.max_attempts else "queued"
+    delay = backoff_seconds * 2 ** (job.attempts - 1) * random.uniform(0.5, 1.5)
     with transaction(db):
-        attempts, max_attempts = db.conn.execute(
-            "SELECT attempts, max_attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        state = "failed" if attempts >= max_attempts else "queued"
-        db.conn.execute("UPDATE jobs SET state = ?, lease_until = NULL, worker = NULL,"
-                        " last_error = ?, updated_at = ? WHERE id = ?",
-                        (state, error[:2000], now(), job_id))
+        cursor = db.conn.execute(
+            "UPDATE jobs SET state = ?, lease_until = NULL, worker = NULL, last_error = ?,"
+            " not_before = ?, updated_at = ? WHERE id = ? AND worker = ? AND state = 'running'"
+            " AND attempts = ?", (state, error[:2000], at + delay, now(), job.id, worker,
+                                  job.attempts))
+        if cursor.rowcount != 1:
+            return None
+        if state == "failed":
+            _record_page_failure(db, job.subject, error[:2000])
     return state
+
+
+def next_retry_at(db: Database, kinds: tuple[str, ...] = ()) -> float | None:
+    """When the earliest job waiting out a back-off may run, or None if none is waiting."""
+    kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
+    row = db.conn.execute("SELECT min(not_before) FROM jobs WHERE state = 'queued'" + kind_filter,
+                          kinds).fetchone()
+    return row[0]
 
 
 def job_counts(db: Database) -> dict[str, int]:

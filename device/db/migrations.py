@@ -136,6 +136,9 @@ CREATE VIRTUAL TABLE page_text USING fts5(
     written, folded, tokenize = 'unicode61 remove_diacritics 0'
 );
 """),
+    ("0004_job_retry_backoff", """
+ALTER TABLE jobs ADD COLUMN not_before REAL NOT NULL DEFAULT 0;
+"""),
 )
 
 

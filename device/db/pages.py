@@ -114,8 +114,3 @@ def store_page_text(db: Database, page_id: int, *, text: str, confidence: float,
         " state = 'processed', error = NULL, updated_at = ? WHERE id = ?",
         (text, confidence, engine, model_sha256, now(), page_id))
 
-
-def mark_page_failed(db: Database, page_id: int, reason: str) -> None:
-    """Record why a page could not be processed; the page itself is kept."""
-    db.conn.execute("UPDATE pages SET state = 'failed', error = ?, updated_at = ? WHERE id = ?",
-                    (reason[:2000], now(), page_id))

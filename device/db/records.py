@@ -20,16 +20,14 @@ def _encode(fields: dict[str, Any]) -> str:
     return json.dumps(fields, ensure_ascii=False, sort_keys=True)
 
 
-def ensure_fonds(db: Database, agency_id: str, code: str, name: str, archive_code: str) -> int:
-    """The id of the fonds (agency, code), created or updated with the given name and archive."""
-    row = db.conn.execute("SELECT id FROM fonds WHERE agency_id = ? AND code = ?",
-                          (agency_id, code)).fetchone()
-    if row:
-        if name or archive_code:
-            db.conn.execute("UPDATE fonds SET name = coalesce(nullif(?, ''), name), "
-                            "archive_code = coalesce(nullif(?, ''), archive_code) WHERE id = ?",
-                            (name, archive_code, row[0]))
-        return int(row[0])
+def fonds_by_key(db: Database, agency_id: str, code: str) -> dict[str, Any] | None:
+    """The fonds `code` of an agency, or None."""
+    rows = list(db.query("SELECT * FROM fonds WHERE agency_id = ? AND code = ?", [agency_id, code]))
+    return rows[0] if rows else None
+
+
+def insert_fonds(db: Database, agency_id: str, code: str, name: str, archive_code: str) -> int:
+    """A new fonds of an agency; returns its id."""
     cursor = db.conn.execute(
         "INSERT INTO fonds (code, name, agency_id, archive_code, created_at) VALUES (?, ?, ?, ?, ?)",
         (code, name, agency_id, archive_code, now()))

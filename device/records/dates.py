@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 
 _FORMS = (
-    re.compile(r"^(?P<day>\d{2})/(?P<month>\d{2})/(?P<year>\d{4})$"),
-    re.compile(r"^(?P<month>\d{2})/(?P<year>\d{4})$"),
-    re.compile(r"^(?P<year>\d{4})$"),
+    re.compile(r"(?P<day>[0-9]{2})/(?P<month>[0-9]{2})/(?P<year>[0-9]{4})"),
+    re.compile(r"(?P<month>[0-9]{2})/(?P<year>[0-9]{4})"),
+    re.compile(r"(?P<year>[0-9]{4})"),
 )
 EARLIEST_YEAR = 1000  # Hán Nôm records reach back centuries; nothing older is a TT05 record.
 
@@ -27,7 +27,7 @@ class PartialDate:
 def parse(text: str) -> PartialDate:
     """Parse a TT05 date; raises ValueError saying which forms are allowed."""
     for form in _FORMS:
-        match = form.match(text.strip())
+        match = form.fullmatch(text.strip())
         if match:
             return _span(text.strip(), match.groupdict())
     raise ValueError(f"{text!r} is not a date: write DD/MM/YYYY, MM/YYYY or YYYY")

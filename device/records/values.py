@@ -57,7 +57,7 @@ def normalise(spec: FieldSpec, raw: Any) -> Any:
 
 def _code(spec: FieldSpec, raw: Any) -> str:
     code = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
-    if code is not None and code.isdigit() and len(code) == 1:
+    if code is not None and code.isascii() and code.isdigit() and len(code) == 1:
         code = "0" + code  # "1" and 1 both mean "01"
     if code is None or not codes.is_valid(spec.code_list or spec.name, code):
         allowed = codes.allowed(spec.code_list or spec.name)

@@ -43,3 +43,8 @@ def test_user_names_are_unique(box):
     create_user(box.db, "reviewer1", "reviewer", "long enough pw", actor="admin")
     with pytest.raises(InputError, match="already exists"):
         create_user(box.db, "reviewer1", "operator", "long enough pw", actor="admin")
+
+
+def test_a_user_name_with_a_trailing_newline_is_refused(box):
+    with pytest.raises(InputError):
+        create_user(box.db, "bob\n", "operator", "long enough pw", actor="admin")

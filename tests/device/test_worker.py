@@ -85,4 +85,25 @@ def test_worker_once_command_exits_non_zero_when_a_page_failed(tmp_path, config_
         if blob.is_file():
             blob.write_bytes(b"gone")
     failed = run("worker", "--once")
-    assert failed.exit_code == 70 and "1 pages failed" in failed.stderr
+    assert failed.exit_code == 75 and "1 pages failed" in failed.stderr
+
+
+def test_a_page_over_the_pixel_limit_fails_alone_and_the_loop_goes_on(
+        tmp_path, box, dossier_code, engine):
+    from device.box import Box
+    from device.config import load_config
+
+    wide = tmp_path / "wide.png"
+    Image.new("L", (2500, 1000), 255).save(wide)  # 2.5 MP: over twice a 1 MP limit
+    fine = tmp_path / "fine.png"
+    Image.new("L", (300, 400), 255).save(fine)
+    report = import_files(box, dossier_code, [wide, fine], actor="test")
+    strict = tmp_path / "strict.toml"
+    strict.write_text(box.config.source.read_text() + "max_image_megapixels = 1\n"
+                      "[jobs]\nmax_attempts = 1\n")
+    with Box.open(load_config(strict, box.config.paths.data_dir, environ={})) as limited:
+        result = run_once(limited, engine)
+    assert (result.processed, result.failed) == (1, 1)
+    row = next(box.db.query("SELECT state, error FROM pages WHERE id = ?",
+                            [report.pages[0]["id"]]))
+    assert row["state"] == "failed" and "DecompressionBomb" in row["error"]

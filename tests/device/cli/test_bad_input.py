@@ -150,3 +150,59 @@ def test_import_appends_to_an_existing_document_and_queues_processing(with_dossi
                         " 'queued'").fetchone()[0] == 2
     missing = with_dossier("import", CODE, page_png, "--document", "7")
     assert missing.exit_code == 66
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "symlink-to-device"])
+def test_special_files_are_refused_without_reading_them(with_dossier, tmp_path, kind):
+    import os
+
+    if kind == "device":
+        special = Path("/dev/zero")
+    elif kind == "fifo":
+        special = tmp_path / "pipe"
+        os.mkfifo(special)
+    else:
+        special = tmp_path / "zero.jpg"
+        special.symlink_to("/dev/zero")
+    before = with_dossier.snapshot()
+    result = with_dossier("import", CODE, special)
+    assert result.exit_code == 65 and "not a regular file" in result.stderr
+    assert with_dossier.snapshot() == before
+
+
+def test_too_many_frames_and_too_large_pdf_pages_are_refused(with_dossier, tmp_path):
+    small = tmp_path / "small.toml"
+    small.write_text(with_dossier.config.read_text() + "max_pages_per_file = 2\n"
+                     "max_image_megapixels = 10\n")
+    limited = type(with_dossier)(with_dossier.data, small)
+    frames = [Image.new("L", (20, 20), shade) for shade in (0, 90, 180)]
+    tiff = tmp_path / "three.tiff"
+    frames[0].save(tiff, save_all=True, append_images=frames[1:])
+    pdf = tmp_path / "poster.pdf"
+    with pikepdf.new() as document:
+        document.add_blank_page(page_size=(3000, 3000))  # 3000 pt = 12500 px at 300 dpi
+        document.save(pdf)
+    before = with_dossier.snapshot()
+    too_many = limited("import", CODE, tiff)
+    assert too_many.exit_code == 65 and "has 3 frames; at most 2" in too_many.stderr
+    too_big = limited("import", CODE, pdf)
+    assert too_big.exit_code == 65 and "over 10 megapixels at 300 dpi" in too_big.stderr
+    assert with_dossier.snapshot() == before
+
+
+@pytest.mark.parametrize("fonds", [{"agencyId": 5}, {"fondsCode": ["P01"]},
+                                   {"archiveCode": "G 0 9 / junk"}])
+def test_wrong_fonds_keys_are_field_errors_not_crashes(sohoa, write_json, fonds):
+    before = sohoa.snapshot()
+    result = sohoa("dossier", "create", "--json", write_json({**VALID_DOSSIER, **fonds}))
+    assert result.exit_code == 65 and next(iter(fonds)) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sohoa.snapshot() == before
+
+
+def test_a_new_dossier_cannot_silently_change_its_fonds(sohoa, write_json):
+    sohoa("dossier", "create", "--json", write_json(VALID_DOSSIER))
+    other = {**VALID_DOSSIER, "fileCode": "H49.64.33.2001.161", "archiveCode": "G10"}
+    result = sohoa("dossier", "create", "--json", write_json(other))
+    assert result.exit_code == 65 and "already has 'G09'" in result.stderr
+    assert sohoa.json("dossier", "show", CODE)["archiveCode"] == "G09"

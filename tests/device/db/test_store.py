@@ -9,7 +9,14 @@ import pytest
 
 from device.db import open_database, transaction
 from device.db.events import events_for, record_event
-from device.db.jobs import claim_next_job, enqueue, fail_job, finish_job, job_by_subject
+from device.db.jobs import (
+    claim_next_job,
+    enqueue,
+    fail_job,
+    finish_job,
+    job_by_subject,
+    next_retry_at,
+)
 from device.db.migrations import MIGRATIONS
 from device.db.pages import NewPage, add_pages, dossier_counts, record_capture
 from device.db.records import documents_of
@@ -88,33 +95,68 @@ def test_a_claimed_job_is_leased_and_returns_when_the_lease_runs_out(box):
     assert claim_next_job(box.db, "w2", lease_seconds=60, clock=1030.0) is None  # still leased
     second = claim_next_job(box.db, "w2", lease_seconds=60, clock=1061.0)  # w1 died
     assert second and second.id == first.id and second.attempts == 2
-    finish_job(box.db, second.id)
+    assert not finish_job(box.db, first, "w1")  # w1 lost its lease: its late answer is ignored
+    assert finish_job(box.db, second, "w2")
     assert claim_next_job(box.db, "w3", lease_seconds=60, clock=9999.0) is None
     assert job_by_subject(box.db, "process_page", "page:1")["state"] == "done"
 
 
 def test_a_failing_job_is_retried_up_to_its_limit_and_keeps_its_error(box):
     enqueue(box.db, "process_page", "page:7", max_attempts=2)
-    job = claim_next_job(box.db, "w", lease_seconds=60)
-    assert fail_job(box.db, job.id, "tesseract crashed") == "queued"
-    job = claim_next_job(box.db, "w", lease_seconds=60)
+    job = claim_next_job(box.db, "w", lease_seconds=60, clock=0.0)
+    assert fail_job(box.db, job, "w", "tesseract crashed", clock=0.0) == "queued"
+    # The retry waits out a back-off (2 s × jitter 0.5–1.5 for the first failure).
+    assert claim_next_job(box.db, "w", lease_seconds=60, clock=0.9) is None
+    assert 1.0 <= next_retry_at(box.db) <= 3.0
+    job = claim_next_job(box.db, "w", lease_seconds=60, clock=3.1)
     assert job.attempts == 2
-    assert fail_job(box.db, job.id, "tesseract crashed again") == "failed"
-    assert claim_next_job(box.db, "w", lease_seconds=60) is None
+    assert fail_job(box.db, job, "w", "tesseract crashed again", clock=3.1) == "failed"
+    assert claim_next_job(box.db, "w", lease_seconds=60, clock=1e9) is None
+    assert next_retry_at(box.db) is None
     row = job_by_subject(box.db, "process_page", "page:7")
     assert (row["state"], row["last_error"]) == ("failed", "tesseract crashed again")
 
 
-def test_a_job_whose_worker_died_on_its_last_attempt_fails(box):
-    enqueue(box.db, "process_page", "page:9", max_attempts=1)
+def test_a_job_whose_worker_died_on_its_last_attempt_fails_and_so_does_its_page(
+        box, dossier_code):
+    page = _page_with_text(box, dossier_code, "")
+    enqueue(box.db, "process_page", f"page:{page}", max_attempts=1)
     claim_next_job(box.db, "w", lease_seconds=10, clock=0.0)
     assert claim_next_job(box.db, "w", lease_seconds=10, clock=100.0) is None
-    assert job_by_subject(box.db, "process_page", "page:9")["state"] == "failed"
+    assert job_by_subject(box.db, "process_page", f"page:{page}")["state"] == "failed"
+    row = next(box.db.query("SELECT state, error FROM pages WHERE id = ?", [page]))
+    assert row == {"state": "failed", "error": "lease expired"}
+
+
+def test_a_requeued_job_is_not_finished_by_the_worker_that_held_it(box):
+    enqueue(box.db, "process_page", "page:5", max_attempts=3)
+    held = claim_next_job(box.db, "w1", 60)
+    enqueue(box.db, "process_page", "page:5", max_attempts=3)  # e.g. corners fixed meanwhile
+    assert not finish_job(box.db, held, "w1")
+    assert fail_job(box.db, held, "w1", "late") is None
+    assert job_by_subject(box.db, "process_page", "page:5")["state"] == "queued"
+
+
+def test_a_failed_commit_does_not_leave_the_connection_in_a_transaction(tmp_path):
+    from device.errors import StorageError
+
+    db = open_database(tmp_path / "x.db")
+    db.conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    db.conn.execute("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES"
+                    " parent(id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(StorageError, match="commit failed"):
+        with transaction(db):
+            db.conn.execute("INSERT INTO child VALUES (1, 99)")  # fails only at COMMIT
+    assert not db.conn.in_transaction
+    with transaction(db):
+        db.conn.execute("INSERT INTO parent VALUES (1)")
+    other = sqlite3.connect(tmp_path / "x.db")
+    assert other.execute("SELECT count(*) FROM parent").fetchone()[0] == 1
 
 
 def test_requeueing_a_done_job_resets_it(box):
     enqueue(box.db, "process_page", "page:3", max_attempts=3)
-    finish_job(box.db, claim_next_job(box.db, "w", 60).id)
+    finish_job(box.db, claim_next_job(box.db, "w", 60), "w")
     enqueue(box.db, "process_page", "page:3", max_attempts=3)
     assert claim_next_job(box.db, "w", 60).attempts == 1
 

@@ -180,3 +180,14 @@ def test_booleans_accept_tt05_one_and_zero():
     assert parse_input(specs, {"riskRecovery": 0})["riskRecovery"] is False
     with pytest.raises(ValidationError):
         parse_input(specs, {"riskRecovery": "maybe"})
+
+
+@pytest.mark.parametrize("value", ["H49.64.33.２０２５.5", "H49.64.33.2025.5\n"])
+def test_identifiers_take_ascii_digits_and_nothing_after(value):
+    assert identifiers.check_file_code(value, None) is not None
+
+
+@pytest.mark.parametrize("text", ["٠١/٠١/٢٠٢٠", "2020\nx", "١٩٩٨"])
+def test_dates_take_ascii_digits_and_nothing_after(text):
+    with pytest.raises(ValueError):
+        dates.parse(text)
