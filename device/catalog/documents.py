@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from device.box import Box
-from device.catalog.dossiers import load
+from device.catalog.dossiers import load, network_allowed
 from device.catalog.effective import document_values
 from device.db import records, transaction
 from device.db.events import record_event
@@ -53,6 +53,8 @@ def set_document_fields(box: Box, document_id_text: str, data: Any, *, actor: st
         values = document_values({**document, "fields": stored, "page_count": page_count}, dossier)
         require(check_document(values, "draft"), f"document {document_id_text}")
         records.update_document(box.db, document["id"], stored)
+        records.update_dossier(box.db, dossier["id"],
+                               network_allowed=network_allowed(box, dossier["id"], dossier["fields"]))
         record_event(box.db, actor, "document.update", "document", document["id"],
                      {"docId": document_id_text,
                       "changed": {k: updates[k] for k in updates if k not in skipped},

@@ -120,11 +120,17 @@ def set_dossier_fields(box: Box, file_code: str, data: Any, *, actor: str,
         if new_code != file_code and records.dossier_by_code(box.db, new_code):
             raise InputError(f"dossier {new_code} already exists")
         records.update_dossier(box.db, dossier["id"], fields=stored, file_code=new_code,
-                               network_allowed=plain(stored).get("mode") != SECRET_MODE)
+                               network_allowed=network_allowed(box, dossier["id"], stored))
         changed = {k: updates[k] for k in updates if k not in skipped}
         record_event(box.db, actor, "dossier.update", "dossier", dossier["id"],
                      {"fileCode": new_code, "changed": changed, "source": source})
     return skipped
+
+
+def network_allowed(box: Box, dossier_id: int, fields: dict[str, Any]) -> bool:
+    """A dossier may travel over a network unless it, or any of its documents, is Mật (03)."""
+    return plain(fields).get("mode") != SECRET_MODE and \
+        not records.any_secret_document(box.db, dossier_id, SECRET_MODE)
 
 
 def completeness_problems(box: Box, dossier: dict[str, Any]) -> list[FieldProblem]:

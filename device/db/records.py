@@ -89,6 +89,13 @@ def update_dossier(db: Database, dossier_id: int, *, fields: dict[str, Any] | No
     db.conn.execute(f"UPDATE dossiers SET {assignments} WHERE id = ?", [*changes.values(), dossier_id])
 
 
+def any_secret_document(db: Database, dossier_id: int, secret_mode: str) -> bool:
+    """Whether a document of the dossier has its own access mode set to `secret_mode`."""
+    return db.conn.execute(
+        "SELECT 1 FROM documents WHERE dossier_id = ? AND json_extract(fields, '$.mode.value') = ?",
+        (dossier_id, secret_mode)).fetchone() is not None
+
+
 def insert_document(db: Database, dossier_id: int, fields: dict[str, Any]) -> tuple[int, int]:
     """A new document at the end of the dossier; returns (id, seq)."""
     seq = db.conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM documents WHERE dossier_id = ?",

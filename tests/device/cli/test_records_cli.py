@@ -110,3 +110,25 @@ def test_duplicate_file_codes_are_refused(sohoa, write_json):
 def test_unknown_dossier_is_a_clear_not_found(sohoa):
     result = sohoa("dossier", "show", "H49.64.33.1999.1")
     assert result.exit_code == 66 and "no dossier" in result.stderr
+
+
+def test_a_secret_document_keeps_its_whole_dossier_off_the_network(sohoa, write_json, page_png):
+    sohoa("dossier", "create", "--json", write_json(VALID_DOSSIER))
+    sohoa("import", CODE, page_png)
+    assert sohoa("document", "set", f"{CODE}.1", "--json", write_json({"mode": "03"})).exit_code == 0
+    assert sohoa.json("dossier", "show", CODE)["networkAllowed"] is False
+    sohoa("dossier", "set", CODE, "--json", write_json({"title": "Hồ sơ khác"}))
+    assert sohoa.json("dossier", "show", CODE)["networkAllowed"] is False
+    sohoa("document", "set", f"{CODE}.1", "--json", write_json({"mode": None}))
+    assert sohoa.json("dossier", "show", CODE)["networkAllowed"] is True
+
+
+def test_documents_of_a_long_file_code_stay_editable_and_approval_reports_the_docid(
+        sohoa, write_json, page_png):
+    long_code = "H49.64.33.2001.1234567890"
+    sohoa("dossier", "create", "--json", write_json({**VALID_DOSSIER, "fileCode": long_code}))
+    sohoa("import", long_code, page_png)
+    assert sohoa("document", "set", f"{long_code}.1", "--json",
+                 write_json({"subject": "Về việc"})).exit_code == 0
+    refused = sohoa("dossier", "approve", long_code)
+    assert refused.exit_code == 65 and "docId" in refused.stderr and "at most 25" in refused.stderr

@@ -156,7 +156,8 @@ def test_an_identifier_over_its_limit_is_reported_not_truncated():
     long_code = "000.00.00.H49.2001.1234567890123"
     values = {"maintenance": "01", "language": ["01"], "mode": "01", "numberOfPage": 1,
               "docId": identifiers.doc_id(long_code, 1), "docCode": identifiers.doc_code(long_code, 1)}
-    problems = [p for p in check_document(values, "draft") if p.field == "docId"]
+    assert check_document(values, "draft") == []  # drafts stay editable
+    problems = [p for p in check_document(values, "complete") if p.field == "docId"]
     assert problems and "at most 25" in problems[0].problem_en
     assert values["docId"].endswith("1234567890123.1")
 
