@@ -62,8 +62,11 @@ def snippet(written: str, folded: str, words: list[str], width: int = 60) -> str
     if not spans:
         return written[: 2 * width]
     spans.sort()
-    start = max(0, spans[0][0] - width)
-    end = min(len(written), spans[0][1] + width)
+    # Centre the window on the words as a phrase when they occur as one, else the first word.
+    phrase = re.search(r"\b" + r"\W+".join(map(re.escape, words)) + r"\b", folded)
+    anchor = (phrase.start(), phrase.end()) if phrase else spans[0]
+    start = max(0, anchor[0] - width)
+    end = min(len(written), anchor[1] + width)
     out, cursor = [], start
     for begin, finish in spans:
         if begin < cursor or finish > end:

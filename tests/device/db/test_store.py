@@ -190,3 +190,10 @@ def test_a_two_page_capture_counts_two_pages_on_two_sheets(box, dossier_code):
                                                      "numberOfPaper": 2}
     [document] = documents_of(box.db, dossier["id"])
     assert (document["page_count"], document["sheet_count"]) == (3, 2)
+
+
+def test_the_snippet_shows_the_words_where_they_stand_together(box, dossier_code):
+    text = "xã hội " + "chữ " * 40 + "Quốc hội ban hành luật"
+    _page_with_text(box, dossier_code, text)
+    [hit] = search_pages(box.db, "quoc hoi")
+    assert "[Quốc] [hội]" in hit["snippet"]
