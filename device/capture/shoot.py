@@ -1,0 +1,189 @@
+"""Shooting pages into a dossier: capture, JPEG, QC at the shutter, durable blob, one commit per shot."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from device.box import Box
+from device.capture.camera import Camera, CameraError, Capture
+from device.capture.simulated import SimulatedCamera
+from device.catalog.documents import new_document
+from device.catalog.dossiers import load
+from device.db import records, transaction
+from device.db.events import record_event
+from device.db.jobs import enqueue
+from device.db.pages import NewPage, add_pages, record_capture
+from device.errors import InputError, NotFoundError
+from device.imaging.quality import HandDetector, QcFlag, QcParams, QcVerdict, assess, default_hand_detector
+from device.intake import PROCESS_PAGE
+from device.records import lifecycle
+from device.records.identifiers import doc_id
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITY = 92  # keeps text edges (DESIGN.md, Formats); a 12 MP page photo is ~1.5 MB
+# Room asked of the blob store before the first shot: a q92 page photo measures ~0.13 bytes
+# per pixel; 0.5 leaves room for busy pages (newsprint, maps) without under-asking.
+_ESTIMATED_BYTES_PER_PIXEL = 0.5
+MAX_SHOTS = 1000  # one call; a longer run is a sign of a wrong --count
+
+
+@dataclass(frozen=True)
+class ShotResult:
+    """One stored shot, reported only after its commit: what was stored and how long it took."""
+
+    page_id: int
+    capture_id: int
+    doc_id: str
+    sha256: str
+    flags: tuple[QcFlag, ...]  # only the checks that fired
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.flags
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"page": self.page_id, "capture": self.capture_id, "docId": self.doc_id,
+                "sha256": self.sha256, "ok": self.ok,
+                "flags": [_flag_json(flag) for flag in self.flags], "timings_ms": self.timings_ms}
+
+
+def _flag_json(flag: QcFlag) -> dict[str, Any]:
+    return {"key": flag.key, "flagged": flag.flagged, "score": round(flag.score, 4),
+            "reason_key": flag.reason_key}
+
+
+def verdict_json(verdict: QcVerdict) -> dict[str, Any]:
+    """The QC verdict as stored with the capture (the next shot's duplicate check reads the fingerprint)."""
+    return {"ok": verdict.ok, "flags": [_flag_json(flag) for flag in verdict.flags],
+            "fingerprint": verdict.fingerprint}
+
+
+def encode_jpeg(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
+    """The frame as JPEG bytes; CameraError if OpenCV cannot encode it."""
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise CameraError(f"the frame ({image.shape}, {image.dtype}) could not be encoded as JPEG")
+    return buffer.tobytes()
+
+
+def check_capture(capture: object, camera_name: str) -> np.ndarray:
+    """The capture's pixels if they are a BGR uint8 frame; a clear CameraError otherwise."""
+    image = capture.image if isinstance(capture, Capture) else None
+    if image is None:
+        raise CameraError(f"camera {camera_name!r} returned no frame; nothing was stored for this "
+                          "shot (check the cable and restart the capture service)",
+                          message_vi="Máy ảnh không trả về ảnh; ảnh này chưa được lưu.")
+    if (not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3
+            or image.shape[2] != 3 or min(image.shape[:2]) < 64):
+        shape = getattr(image, "shape", None)
+        dtype = getattr(image, "dtype", type(image).__name__)
+        raise CameraError(f"camera {camera_name!r} returned a frame of shape {shape} and type "
+                          f"{dtype}; expected height×width×3 uint8 (BGR), at least 64 px a side; "
+                          "nothing was stored for this shot",
+                          message_vi="Máy ảnh trả về ảnh không hợp lệ; ảnh này chưa được lưu.")
+    return image
+
+
+def _refuse_early(box: Box, camera: Camera, file_code: str, count: int, defect: str | None) -> dict:
+    """Every check that can be made before the first shot; returns the dossier."""
+    if not 1 <= count <= MAX_SHOTS:
+        raise InputError(f"count must be between 1 and {MAX_SHOTS}, not {count}")
+    if defect is not None and not isinstance(camera, SimulatedCamera):
+        raise InputError("defects can only be asked of the simulated camera")
+    dossier = load(box, file_code)
+    lifecycle.require_editable(dossier["state"])
+    width, height = camera.capabilities.max_resolution
+    box.blobs.ensure_space(int(width * height * _ESTIMATED_BYTES_PER_PIXEL) * count)
+    return dossier
+
+
+def shoot(box: Box, camera: Camera, file_code: str, *, count: int, actor: str,
+          defect: str | None = None, hand_detector: HandDetector | None = None) -> list[ShotResult]:
+    """Take `count` shots into one new document of dossier `file_code` (see `iter_shots`)."""
+    return list(iter_shots(box, camera, file_code, count=count, actor=actor, defect=defect,
+                           hand_detector=hand_detector))
+
+
+def iter_shots(box: Box, camera: Camera, file_code: str, *, count: int, actor: str,
+               defect: str | None = None, hand_detector: HandDetector | None = None,
+               params: QcParams = QcParams()) -> Iterator[ShotResult]:
+    """Check at once that the run may start, then yield each shot once it is durable and
+    committed, so that it can be acknowledged at once.
+
+    The camera must be started before the first shot is asked for (the caller owns its
+    lifecycle). The first shot creates a new document; the others are appended to it. A
+    camera failure stops the run: the shots already yielded stay stored, the failed one
+    stores nothing. `defect` (simulated camera only) is applied to every shot of the run.
+    """
+    dossier = _refuse_early(box, camera, file_code, count, defect)
+    detector = hand_detector if hand_detector is not None else default_hand_detector()
+    return _shots(box, camera, dossier, count, actor, defect, detector, params)
+
+
+def _shots(box: Box, camera: Camera, dossier: dict, count: int, actor: str, defect: str | None,
+           detector: HandDetector | None, params: QcParams) -> Iterator[ShotResult]:
+    name = camera.capabilities.name
+    document: tuple[int, int] | None = None  # (id, seq) once the first shot made it
+    previous: str | None = None
+    for index in range(count):
+        times: dict[str, float] = {}
+        started = time.perf_counter()
+        capture = (camera.capture(defects=defect)  # type: ignore[call-arg]
+                   if defect is not None else camera.capture())
+        image = check_capture(capture, name)
+        times["capture_ms"] = _lap(started)
+        data = encode_jpeg(image)
+        times["encode_ms"] = _lap(started, times)
+        verdict = assess(image, previous, params, hand_detector=detector)
+        previous = verdict.fingerprint
+        times["qc_ms"] = _lap(started, times)
+        sha256 = box.blobs.put(data)
+        times["store_ms"] = _lap(started, times)
+        result, document = _record_shot(box, dossier, document, capture, image, sha256, verdict, actor)
+        times["commit_ms"] = _lap(started, times)
+        times["total_ms"] = round((time.perf_counter() - started) * 1000.0, 2)
+        log.info("page %d (%s, shot %d/%d): stored, qc %s, %.0f ms", result.page_id, result.doc_id,
+                 index + 1, count, ", ".join(verdict.reasons) or "ok", times["total_ms"])
+        yield ShotResult(result.page_id, result.capture_id, result.doc_id, sha256,
+                         tuple(flag for flag in verdict.flags if flag.flagged), times)
+
+
+def _lap(started: float, times: dict[str, float] | None = None) -> float:
+    """Milliseconds since `started` minus the steps already timed."""
+    spent = sum((times or {}).values())
+    return round((time.perf_counter() - started) * 1000.0 - spent, 2)
+
+
+def _record_shot(box: Box, dossier: dict, document: tuple[int, int] | None, capture: Capture,
+                 image: np.ndarray, sha256: str, verdict: QcVerdict,
+                 actor: str) -> tuple[ShotResult, tuple[int, int]]:
+    """One transaction, after the blob is durable: capture, page, job and audit event."""
+    with transaction(box.db):
+        dossier = load(box, dossier["file_code"])  # re-read under the write lock
+        lifecycle.require_editable(dossier["state"])
+        if document is None:
+            document = new_document(box, dossier, actor=actor)
+        elif records.document_by_seq(box.db, dossier["id"], document[1]) is None:
+            raise NotFoundError(f"document {doc_id(dossier['file_code'], document[1])} was removed "
+                                "while shooting; the shots already stored are kept")
+        height, width = image.shape[:2]
+        capture_id = record_capture(
+            box.db, raw_sha256=sha256, media_type="image/jpeg",
+            source=f"camera:{capture.camera_name}", dossier_id=dossier["id"], width=width, height=height, qc=verdict_json(verdict))
+        [page_id] = add_pages(box.db, document[0], capture_id, [NewPage()])
+        enqueue(box.db, PROCESS_PAGE, f"page:{page_id}", box.config.settings.jobs.max_attempts)
+        document_text = doc_id(dossier["file_code"], document[1])
+        record_event(box.db, actor, "page.capture", "page", page_id,
+                     {"docId": document_text, "capture": capture_id, "sha256": sha256,
+                      "qc": verdict.reasons})
+    return ShotResult(page_id, capture_id, document_text, sha256, ()), document
+
