@@ -22,6 +22,18 @@ class Shot:
     defect: str | None
 
 
+# The real phone photos of ../shared/data/photos/ (CC0), by file stem.
+REAL_PHOTOS = [
+    "a4-on-white-background",
+    "holding-with-a-hand",
+    "inner-lines-dark-background",
+    "inner-lines",
+    "inner-table",
+    "low-contrast",
+    "with-graphics",
+]
+
+
 def _page(rng: np.random.Generator, width: int, height: int, text: bool, content_seed: int) -> np.ndarray:
     """A white page with lines of dark 'words' (rectangles of letter-like strokes)."""
     paper = int(rng.integers(225, 246))

@@ -8,15 +8,7 @@ import pytest
 
 from device.imaging.page import PageDetectParams, detect_page, order_corners, page_angle, reduce_image
 
-REAL = [
-    "a4-on-white-background",
-    "holding-with-a-hand",
-    "inner-lines-dark-background",
-    "inner-lines",
-    "inner-table",
-    "low-contrast",
-    "with-graphics",
-]
+from tests.device.imaging.conftest import REAL_PHOTOS as REAL
 
 
 def corner_error(found: np.ndarray, truth: np.ndarray) -> float:

@@ -10,6 +10,7 @@ import pytest
 
 from device.imaging import quality as qc
 from device.imaging.quality import QcParams, assess
+from tests.device.imaging.conftest import REAL_PHOTOS as REAL
 
 NO_HAND = QcParams(hand_check=False)
 REASONS = {"qc.blur", "qc.glare", "qc.cutoff", "qc.skew", "qc.blank", "qc.duplicate", "qc.hand", "qc.no_page"}
@@ -121,15 +122,6 @@ def test_fingerprint_and_hamming():
     assert qc.hamming(a, "00") == 256
 
 
-REAL = [
-    "a4-on-white-background",
-    "holding-with-a-hand",
-    "inner-lines-dark-background",
-    "inner-lines",
-    "inner-table",
-    "low-contrast",
-    "with-graphics",
-]
 
 
 @pytest.fixture(scope="module")
