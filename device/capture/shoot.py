@@ -19,7 +19,7 @@ from device.catalog.dossiers import load
 from device.db import records, transaction
 from device.db.events import record_event
 from device.db.jobs import enqueue
-from device.db.pages import NewPage, add_pages, record_capture
+from device.db.pages import NewPage, add_pages, last_capture_fingerprint, record_capture
 from device.errors import InputError, NotFoundError
 from device.imaging.quality import HandDetector, QcFlag, QcParams, QcVerdict, assess, default_hand_detector
 from device.intake import PROCESS_PAGE
@@ -133,7 +133,8 @@ def _shots(box: Box, camera: Camera, dossier: dict, count: int, actor: str, defe
            detector: HandDetector | None, params: QcParams) -> Iterator[ShotResult]:
     name = camera.capabilities.name
     document: tuple[int, int] | None = None  # (id, seq) once the first shot made it
-    previous: str | None = None
+    # A page shot twice is a duplicate even across two runs (the pedal pressed again later).
+    previous = last_capture_fingerprint(box.db, dossier["id"])
     for index in range(count):
         times: dict[str, float] = {}
         started = time.perf_counter()

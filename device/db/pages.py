@@ -114,3 +114,12 @@ def store_page_text(db: Database, page_id: int, *, text: str, confidence: float,
         " state = 'processed', error = NULL, updated_at = ? WHERE id = ?",
         (text, confidence, engine, model_sha256, now(), page_id))
 
+
+
+def last_capture_fingerprint(db: Database, dossier_id: int) -> str | None:
+    """The QC fingerprint of the dossier's latest camera shot, for the next duplicate check."""
+    row = db.conn.execute(
+        "SELECT json_extract(qc, '$.fingerprint') FROM captures WHERE dossier_id = ?"
+        " AND json_extract(qc, '$.fingerprint') IS NOT NULL ORDER BY id DESC LIMIT 1",
+        (dossier_id,)).fetchone()
+    return row[0] if row else None

@@ -183,3 +183,18 @@ def test_cli_defect_names_are_the_simulators():
     from device.cli.capture_cmds import DEFECTS as CLI_DEFECTS
 
     assert CLI_DEFECTS == DEFECTS
+
+
+def test_the_same_page_shot_again_in_a_later_run_is_a_duplicate(box, dossier_code):
+    def first_page_camera():
+        cam = SimulatedCamera(seed=4, resolution=SMALL)
+        cam.start()
+        return cam
+
+    first, again = first_page_camera(), first_page_camera()  # both show the same first page
+    [shot] = take(box, first, dossier_code)
+    assert "qc.duplicate" not in [f.reason_key for f in shot.flags]
+    [repeat] = take(box, again, dossier_code)
+    assert "qc.duplicate" in [f.reason_key for f in repeat.flags]
+    first.close()
+    again.close()
