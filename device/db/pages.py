@@ -39,18 +39,22 @@ def record_capture(db: Database, *, raw_sha256: str, media_type: str, source: st
 
 def add_pages(db: Database, document_id: int, capture_id: int, pages: Sequence[NewPage]) -> list[int]:
     """Append pages to the end of a document and renumber its sheets; returns the page ids."""
-    start = db.conn.execute("SELECT coalesce(max(position), 0) FROM pages WHERE document_id = ?",
-                            (document_id,)).fetchone()[0]
+    last = db.conn.execute("SELECT position, sheet, side FROM pages WHERE document_id = ?"
+                           " ORDER BY position DESC LIMIT 1", (document_id,)).fetchone()
+    # Appending never changes the sheets before it: number only the new pages, continuing from
+    # the last one (a capture of a 1,000-page register must not rewrite 1,000 rows).
+    start, prefix, offset = (last[0], [last[2]], last[1] - 1) if last else (0, [], 0)
+    sheets = assign_sheets([*prefix, *(page.side for page in pages)])[len(prefix):]
     stamp = now()
     ids = []
-    for offset, page in enumerate(pages, start=1):
+    for index, (page, sheet) in enumerate(zip(pages, sheets, strict=True), start=1):
         cursor = db.conn.execute(
             "INSERT INTO pages (document_id, capture_id, position, frame, region, side, sheet,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-            (document_id, capture_id, start + offset, page.frame,
-             json.dumps(page.region) if page.region is not None else None, page.side, stamp, stamp))
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (document_id, capture_id, start + index, page.frame,
+             json.dumps(page.region) if page.region is not None else None, page.side,
+             sheet + offset, stamp, stamp))
         ids.append(int(cursor.lastrowid))
-    renumber_sheets(db, document_id)
     return ids
 
 

@@ -197,3 +197,24 @@ def test_the_snippet_shows_the_words_where_they_stand_together(box, dossier_code
     _page_with_text(box, dossier_code, text)
     [hit] = search_pages(box.db, "quoc hoi")
     assert "[Quốc] [hội]" in hit["snippet"]
+
+
+def test_appending_pages_numbers_sheets_as_a_full_renumbering_would(box, dossier_code):
+    from device.catalog.documents import new_document
+    from device.catalog.dossiers import load
+    from device.db.pages import renumber_sheets
+
+    with transaction(box.db):
+        dossier = load(box, dossier_code)
+        document_id, _ = new_document(box, dossier, actor="test")
+        capture = record_capture(box.db, raw_sha256="3" * 64, media_type="image/jpeg",
+                                 source="camera", dossier_id=dossier["id"])
+        for sides in (["verso"], ["recto"], ["verso", "recto"], ["verso"], ["recto", "recto"]):
+            add_pages(box.db, document_id, capture, [NewPage(side=side) for side in sides])
+    appended = [row[0] for row in box.db.conn.execute(
+        "SELECT sheet FROM pages WHERE document_id = ? ORDER BY position", (document_id,))]
+    with transaction(box.db):
+        renumber_sheets(box.db, document_id)
+    renumbered = [row[0] for row in box.db.conn.execute(
+        "SELECT sheet FROM pages WHERE document_id = ? ORDER BY position", (document_id,))]
+    assert appended == renumbered == [1, 2, 2, 3, 3, 4, 5]
