@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 # exists only where its hardware does, and the `sohoa` command should not pay for OpenCV.
 CAMERAS: dict[str, str] = {
     "simulated": "device.capture.simulated:SimulatedCamera",
+    "picamera2": "device.capture.picamera:PiCamera",
+    "uvc": "device.capture.uvc:UvcCamera",
+    "sane": "device.capture.sane:SaneScanner",
+    "folder": "device.capture.folder:FolderCamera",
 }
 
 
