@@ -194,7 +194,7 @@ class SimulatedCamera:
         if "blank" in requested:
             key, applied["blank"] = None, {}
         page_number = key[1] + 1 if key else 1
-        pose = plan_pose(rng, self._curl, self._bound, page_number)
+        pose = self._plan_pose(rng, index, page_number)
         lighting = plan_lighting(rng, self.rig.frame_size)
         noise_offset = (int(rng.integers(0, 64)), int(rng.integers(0, 64)))
         quality = int(rng.integers(88, 96))
@@ -212,6 +212,10 @@ class SimulatedCamera:
         if "blur" in requested:
             applied["blur"] = blur_params(defect_rng(self.seed, index, "blur"), requested["blur"], scale)
         return ShotPlan(index, key, pose, lighting, applied, noise_offset, quality)
+
+    def _plan_pose(self, rng: np.random.Generator, index: int, page_number: int) -> Pose:
+        """Where the paper lies (a subclass may lay a whole book there: sim_spread.py)."""
+        return plan_pose(rng, self._curl, self._bound, page_number)
 
     def _ensure_plan(self, override: dict[str, dict[str, Any]] | None = None) -> ShotPlan:
         if self._plan is None or override is not None:
@@ -253,14 +257,20 @@ class SimulatedCamera:
             shade = (shade * (1 - plan.defects["hand"]["shadow_depth"] * cast)) * (1 - on_hand) + on_hand
         return shade
 
-    def _compose(self, plan: ShotPlan, out_size: tuple[int, int], desk: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-        """Draw the scene at ``out_size`` (the sensor, or a scaled view of it for preview)."""
-        scale = self.rig.frame_size[0] / out_size[0]
-        px_per_mm_out = self.rig.focal_px / self.rig.height_mm / scale
+    def _lay_paper(self, plan: ShotPlan, out_size: tuple[int, int], desk: np.ndarray,
+                   px_per_mm_out: float) -> np.ndarray:
+        """The desk with the page on it, at ``out_size`` (a subclass may lay a book: sim_spread.py)."""
         source = self._page_source(plan.page_key, px_per_mm_out)
         map_x, map_y = remap_grids(self.rig, plan.pose, out_size, source.shape[1] / A4_MM[0])
         frame = desk.copy()
         cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, dst=frame, borderMode=cv2.BORDER_TRANSPARENT)
+        return frame
+
+    def _compose(self, plan: ShotPlan, out_size: tuple[int, int], desk: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        """Draw the scene at ``out_size`` (the sensor, or a scaled view of it for preview)."""
+        scale = self.rig.frame_size[0] / out_size[0]
+        px_per_mm_out = self.rig.focal_px / self.rig.height_mm / scale
+        frame = self._lay_paper(plan, out_size, desk, px_per_mm_out)
         extra: dict[str, Any] = {}
         hand = None
         if "hand" in plan.defects:
