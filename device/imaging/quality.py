@@ -28,6 +28,7 @@ from device.imaging.page import (
     reduce_image,
     side_support,
 )
+from device.imaging.rectify import side_lengths, warp_quad
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +121,13 @@ def page_mask(shape: tuple[int, ...], quad: np.ndarray, shrink: float = 0.0) -> 
 
 
 def rectify(image: np.ndarray, quad: np.ndarray, long_side: int) -> np.ndarray:
-    """The page warped to a rectangle whose long side is `long_side`, keeping its aspect."""
-    sides = np.linalg.norm(np.roll(quad, -1, axis=0) - quad, axis=1)
+    """The page warped to a rectangle whose long side is `long_side`, keeping its aspect: a
+    small copy for the blank and duplicate checks (the master's own size comes from the paper
+    and the resolved dpi, `device.imaging.rectify`); the same warp either way."""
+    sides = side_lengths(quad)
     width, height = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
     k = long_side / max(width, height, 1.0)
-    w, h = max(8, round(width * k)), max(8, round(height * k))
-    dst = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
-    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
-    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return warp_quad(image, quad, (max(8, round(width * k)), max(8, round(height * k))))
 
 
 def reblur_ratio(patch: np.ndarray) -> float:
