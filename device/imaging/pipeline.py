@@ -20,6 +20,7 @@ import numpy as np
 from device.errors import InputError
 from device.imaging.cleanup import BorderCropParams, DespeckleParams, crop_border, despeckle
 from device.imaging.deskew import DeskewParams, deskew
+from device.imaging.dewarp import DewarpParams, dewarp
 from device.imaging.illumination import IlluminationParams, flatten
 from device.imaging.orientation import OrientationParams, orient
 from device.imaging.page import PageDetection, detect_page
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DPI = 300.0  # a flat scan without a resolution in its metadata
 #: Cleanup stages a caller may switch off (`PipelineParams.skip`), e.g. to measure what they give.
-OPTIONAL_STAGES = frozenset({"orientation", "deskew", "border_crop", "illumination", "despeckle"})
+OPTIONAL_STAGES = frozenset({"orientation", "dewarp", "deskew", "border_crop", "illumination", "despeckle"})
 #: The OCR image as PNG: no row filter but "up" and run-length deflate. Its paper is pure white
 #: after flattening, so this is ~18 ms and ~0.8 MB for a 12 MP photo's page (zlib's defaults:
 #: ~45 ms, about the same size).
@@ -49,6 +50,7 @@ class PipelineParams:
     rectify: RectifyParams = field(default_factory=RectifyParams)
     qc: QcParams = field(default_factory=QcParams)
     orientation: OrientationParams = field(default_factory=OrientationParams)
+    dewarp: DewarpParams = field(default_factory=DewarpParams)
     deskew: DeskewParams = field(default_factory=DeskewParams)
     border: BorderCropParams = field(default_factory=BorderCropParams)
     illumination: IlluminationParams = field(default_factory=IlluminationParams)
@@ -153,9 +155,9 @@ def _rectify(work: _Work) -> None:
 
 
 def _dewarp(work: _Work) -> None:
-    # The place of book-page dewarping (a pure function written separately): it straightens
-    # the rectified page's curled text lines before orientation and deskew measure them.
-    work.record("dewarp", StageResult(work.page, False, "dewarp.unavailable"))
+    # Straightens the curled lines of a bound page; a flat page is left as it is (dewarp.flat).
+    if not work.skipped("dewarp"):
+        work.page = work.record("dewarp", dewarp(work.page, work.params.dewarp))
 
 
 def _orientation(work: _Work) -> None:
@@ -209,11 +211,12 @@ STAGES: tuple[tuple[str, Callable[[_Work], None]], ...] = (
     ("detect_page", _detect),
     ("split_spread", _split_spread),
     ("rectify", _rectify),
-    ("dewarp", _dewarp),
     # Before deskew: the desk left between a page quad and the paper's edge runs along the
     # image's edges only until the page is turned; then it is a diagonal sliver no crop takes.
     ("border_crop", _border_crop),
     ("orientation", _orientation),
+    # After orientation (it models horizontal text lines), before deskew (it leaves the tilt).
+    ("dewarp", _dewarp),
     ("deskew", _deskew),
     ("illumination", _illumination),  # makes the grey OCR image; the master keeps its light
     ("despeckle", _despeckle),
