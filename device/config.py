@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from device.errors import ConfigError
 from device.records import codes
@@ -119,6 +119,55 @@ class JobsConfig(_Section):
     )
 
 
+class WorkerConfig(_Section):
+    """The processing worker (`sohoa worker`): its page processes and their limits."""
+
+    processes: int = Field(
+        0, ge=0, le=64,
+        description="Page processes, one OCR engine each; 0 = one per CPU core but one, at least 1.")
+    page_timeout_seconds: int = Field(
+        300, ge=10, le=3_600,
+        description="A page still running after this is stopped (its process replaced) and its "
+                    "attempt counted as failed; must be shorter than jobs.lease_seconds.")
+    poll_seconds: float = Field(
+        1.0, ge=0.1, le=60.0, description="How often an idle worker looks for new jobs.")
+
+
+class CaptureConfig(_Section):
+    """The capture service (`sohoa capture serve`): its camera, socket, preview and recovery."""
+
+    camera: str = Field(
+        "simulated", min_length=1, max_length=40,
+        description="Camera or scanner driver the service owns (see `sohoa capture shoot --help`).")
+    camera_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options passed to the driver as keyword arguments (a TOML table).")
+    socket: Path | None = Field(
+        None, description="Unix socket the service listens on; default <data_dir>/run/capture.sock.")
+    preview_width: int = Field(640, ge=160, le=1920,
+                               description="Preview frames fit in this width (long side).")
+    preview_height: int = Field(480, ge=120, le=1080,
+                                description="Preview frames fit in this height (short side).")
+    preview_fps: float = Field(
+        20.0, ge=1.0, le=30.0,
+        description="Most preview frames read from the camera per second (fewer while it shoots).")
+    preview_jpeg_quality: int = Field(80, ge=30, le=95,
+                                      description="JPEG quality of the preview stream.")
+    reconnect_min_seconds: float = Field(
+        1.0, ge=0.05, le=60.0, description="First wait before reopening a camera that failed.")
+    reconnect_max_seconds: float = Field(
+        30.0, ge=0.05, le=600.0, description="Longest wait between attempts (the wait doubles).")
+    stall_seconds: float = Field(
+        60.0, ge=1.0, le=600.0,
+        description="A camera call or service loop stuck this long stops the systemd watchdog.")
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> CaptureConfig:
+        if self.reconnect_min_seconds > self.reconnect_max_seconds:
+            raise ValueError("reconnect_min_seconds must not exceed reconnect_max_seconds")
+        return self
+
+
 class Settings(BaseModel):
     """The whole file; sections may be omitted and then take their defaults."""
 
@@ -131,6 +180,8 @@ class Settings(BaseModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     jobs: JobsConfig = Field(default_factory=JobsConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from device.catalog.dossiers import load
 from device.db import records, transaction
 from device.db.events import record_event
 from device.db.jobs import enqueue
-from device.db.pages import NewPage, add_pages, last_capture_fingerprint, record_capture
+from device.db.pages import NewPage, add_pages, last_capture_fingerprint, page_by_id, record_capture
 from device.errors import InputError, NotFoundError
 from device.imaging.quality import HandDetector, QcFlag, QcParams, QcVerdict, assess, default_hand_detector
 from device.intake import PROCESS_PAGE
@@ -45,6 +45,7 @@ class ShotResult:
     sha256: str
     flags: tuple[QcFlag, ...]  # only the checks that fired
     timings_ms: dict[str, float] = field(default_factory=dict)
+    position: int = 0  # the page's place in its document, from 1
 
     @property
     def ok(self) -> bool:
@@ -52,7 +53,7 @@ class ShotResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"page": self.page_id, "capture": self.capture_id, "docId": self.doc_id,
-                "sha256": self.sha256, "ok": self.ok,
+                "position": self.position, "sha256": self.sha256, "ok": self.ok,
                 "flags": [_flag_json(flag) for flag in self.flags], "timings_ms": self.timings_ms}
 
 
@@ -93,46 +94,60 @@ def check_capture(capture: object, camera_name: str) -> np.ndarray:
     return image
 
 
-def _refuse_early(box: Box, camera: Camera, file_code: str, count: int, defect: str | None) -> dict:
-    """Every check that can be made before the first shot; returns the dossier."""
+def _refuse_early(box: Box, camera: Camera, file_code: str, count: int, defect: str | None,
+                  seq: int | None) -> tuple[dict, tuple[int, int] | None]:
+    """Every check that can be made before the first shot; returns the dossier and the
+    (id, seq) of the existing document to append to (None: the first shot makes a new one)."""
     if not 1 <= count <= MAX_SHOTS:
         raise InputError(f"count must be between 1 and {MAX_SHOTS}, not {count}")
     if defect is not None and not isinstance(camera, SimulatedCamera):
         raise InputError("defects can only be asked of the simulated camera")
     dossier = load(box, file_code)
     lifecycle.require_editable(dossier["state"])
+    document = None
+    if seq is not None:
+        row = records.document_by_seq(box.db, dossier["id"], seq)
+        if row is None:
+            text = doc_id(dossier["file_code"], seq)
+            raise NotFoundError(f"no document {text!r}", message_vi=f"Không có tài liệu “{text}”")
+        document = (int(row["id"]), seq)
     width, height = camera.capabilities.max_resolution
     box.blobs.ensure_space(int(width * height * _ESTIMATED_BYTES_PER_PIXEL) * count)
-    return dossier
+    return dossier, document
 
 
 def shoot(box: Box, camera: Camera, file_code: str, *, count: int, actor: str,
-          defect: str | None = None, hand_detector: HandDetector | None = None) -> list[ShotResult]:
-    """Take `count` shots into one new document of dossier `file_code` (see `iter_shots`)."""
-    return list(iter_shots(box, camera, file_code, count=count, actor=actor, defect=defect,
-                           hand_detector=hand_detector))
+          document: int | None = None, defect: str | None = None,
+          hand_detector: HandDetector | None = None) -> list[ShotResult]:
+    """Take `count` shots into a new document of dossier `file_code`, or appended to its
+    existing document `document` (see `iter_shots`)."""
+    return list(iter_shots(box, camera, file_code, count=count, actor=actor, document=document,
+                           defect=defect, hand_detector=hand_detector))
 
 
 def iter_shots(box: Box, camera: Camera, file_code: str, *, count: int, actor: str,
-               defect: str | None = None, hand_detector: HandDetector | None = None,
+               document: int | None = None, defect: str | None = None,
+               hand_detector: HandDetector | None = None,
                params: QcParams = QcParams()) -> Iterator[ShotResult]:
     """Check at once that the run may start, then yield each shot once it is durable and
     committed, so that it can be acknowledged at once.
 
     The camera must be started before the first shot is asked for (the caller owns its
-    lifecycle). The first shot creates a new document; the others are appended to it. A
-    camera failure stops the run: the shots already yielded stay stored, the failed one
-    stores nothing. `defect` (simulated camera only) is applied to every shot of the run.
+    lifecycle). With `document` (a seq of the dossier) every shot is appended to that
+    existing document; without it the first shot creates a new document and the others are
+    appended to it. A camera failure stops the run: the shots already yielded stay stored,
+    the failed one stores nothing. `defect` (simulated camera only) is applied to every shot.
     """
-    dossier = _refuse_early(box, camera, file_code, count, defect)
+    dossier, existing = _refuse_early(box, camera, file_code, count, defect, document)
     detector = hand_detector if hand_detector is not None else default_hand_detector()
-    return _shots(box, camera, dossier, count, actor, defect, detector, params)
+    return _shots(box, camera, dossier, existing, count, actor, defect, detector, params)
 
 
-def _shots(box: Box, camera: Camera, dossier: dict, count: int, actor: str, defect: str | None,
-           detector: HandDetector | None, params: QcParams) -> Iterator[ShotResult]:
+def _shots(box: Box, camera: Camera, dossier: dict, document: tuple[int, int] | None, count: int,
+           actor: str, defect: str | None, detector: HandDetector | None,
+           params: QcParams) -> Iterator[ShotResult]:
     name = camera.capabilities.name
-    document: tuple[int, int] | None = None  # (id, seq) once the first shot made it
+    # `document` is (id, seq) of the document being filled; None until the first shot makes it.
     # A page shot twice is a duplicate even across two runs (the pedal pressed again later).
     previous = last_capture_fingerprint(box.db, dossier["id"])
     for index in range(count):
@@ -155,7 +170,7 @@ def _shots(box: Box, camera: Camera, dossier: dict, count: int, actor: str, defe
         log.info("page %d (%s, shot %d/%d): stored, qc %s, %.0f ms", result.page_id, result.doc_id,
                  index + 1, count, ", ".join(verdict.reasons) or "ok", times["total_ms"])
         yield ShotResult(result.page_id, result.capture_id, result.doc_id, sha256,
-                         tuple(flag for flag in verdict.flags if flag.flagged), times)
+                         tuple(flag for flag in verdict.flags if flag.flagged), times, result.position)
 
 
 def _lap(started: float, times: dict[str, float] | None = None) -> float:
@@ -181,10 +196,11 @@ def _record_shot(box: Box, dossier: dict, document: tuple[int, int] | None, capt
             box.db, raw_sha256=sha256, media_type="image/jpeg",
             source=f"camera:{capture.camera_name}", dossier_id=dossier["id"], width=width, height=height, qc=verdict_json(verdict))
         [page_id] = add_pages(box.db, document[0], capture_id, [NewPage()])
+        position = int(page_by_id(box.db, page_id)["position"])  # type: ignore[index]
         enqueue(box.db, PROCESS_PAGE, f"page:{page_id}", box.config.settings.jobs.max_attempts)
         document_text = doc_id(dossier["file_code"], document[1])
         record_event(box.db, actor, "page.capture", "page", page_id,
                      {"docId": document_text, "capture": capture_id, "sha256": sha256,
                       "qc": verdict.reasons})
-    return ShotResult(page_id, capture_id, document_text, sha256, ()), document
+    return ShotResult(page_id, capture_id, document_text, sha256, (), position=position), document
 

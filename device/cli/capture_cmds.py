@@ -1,17 +1,21 @@
-"""Commands that drive the camera: shoot pages into a dossier."""
+"""Commands that drive the camera: the capture service, its target and triggers, and direct shots."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import signal
+import threading
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from device.capture.registry import CAMERAS, open_camera
 from device.cli.context import CliContext, echo_json, pass_context
-from device.errors import SohoaError
+from device.errors import InputError, SohoaError
 
 if TYPE_CHECKING:
+    from device.capture.client import CaptureClient
     from device.capture.shoot import ShotResult
 
 log = logging.getLogger(__name__)
@@ -23,15 +27,119 @@ DEFECTS = ("blur", "glare", "cutoff", "skew", "blank", "hand", "duplicate")
 
 @click.group()
 def capture() -> None:
-    """The camera: shoot pages."""
+    """The camera: the capture service, its target, and shots."""
+
+
+def page_line(page: dict[str, Any]) -> str:
+    """`page 12: ok` or `page 13: qc.blur (0.83), qc.skew (6.2)` from a stored page's JSON."""
+    if page["ok"]:
+        return f"page {page['page']}: ok"
+    return f"page {page['page']}: " + ", ".join(
+        f"{flag['reason_key']} ({round(flag['score'], 2):g})" for flag in page["flags"])
 
 
 def shot_line(result: ShotResult) -> str:
-    """`page 12: ok` or `page 13: qc.blur (0.83), qc.skew (6.2)`."""
-    if result.ok:
-        return f"page {result.page_id}: ok"
-    return f"page {result.page_id}: " + ", ".join(
-        f"{flag.reason_key} ({round(flag.score, 2):g})" for flag in result.flags)
+    return page_line(result.as_dict())
+
+
+def _client(context: CliContext) -> CaptureClient:
+    from device.capture.client import CaptureClient, socket_path  # httpx: only when talking to it
+
+    return CaptureClient(socket_path(context.config))
+
+
+@capture.command("serve")
+@click.option("--camera", "camera_name", default=None,
+              help=f"Camera kind ({', '.join(sorted(CAMERAS))}); default: capture.camera.")
+@pass_context
+def capture_serve(context: CliContext, camera_name: str | None) -> None:
+    """Run the capture service in the foreground until SIGTERM or Ctrl-C."""
+    from device.capture.client import socket_path
+    from device.capture.server import run_service  # OpenCV and the QC models: only here
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        click.echo(f"capture service on {socket_path(context.config)} (Ctrl-C stops it)", err=True)
+        run_service(context.box(), camera_kind=camera_name, stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("capture service stopped", err=True)
+
+
+@capture.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the service's status as JSON.")
+@pass_context
+def capture_status(context: CliContext, as_json: bool) -> None:
+    """The capture service's camera, target, preview rate and shot count."""
+    with _client(context) as client:
+        status = client.status()
+    if as_json:
+        echo_json(status)
+        return
+    camera = status["camera"]
+    caps = camera["capabilities"]
+    size = "x".join(map(str, caps["max_resolution"])) if caps else "?"
+    state = "available" if camera["available"] else f"UNAVAILABLE: {camera['reason']}"
+    click.echo(f"camera: {camera['kind']} ({camera['name'] or '?'}, {size}), {state}")
+    click.echo(f"target: {_target_text(status['target'])}")
+    preview = status["preview"]
+    click.echo(f"preview: {preview['fps']:g} fps, {preview['width']}x{preview['height']}")
+    click.echo(f"shots: {status['shots']}" + (", shooting now" if status["busy"] else ""))
+    if status["problem"]:
+        click.echo(f"problem: {status['problem']}")
+
+
+def _target_text(target: dict[str, Any] | None) -> str:
+    if target is None:
+        return "none (set one with `sohoa capture target --dossier CODE`)"
+    where = target["docId"] or f"a new document of {target['dossier']}"
+    position = target["next_position"]
+    return where + (f", next page {position}" if position else "")
+
+
+@capture.command("target")
+@click.option("--dossier", "file_code", default=None, help="fileCode of an editable dossier.")
+@click.option("--document", type=click.IntRange(min=1), default=None,
+              help="Append to this document (its number in the dossier).")
+@click.option("--new-document", is_flag=True, help="Start a new document at the next shot (default).")
+@click.option("--json", "as_json", is_flag=True, help="Print the target as JSON.")
+@pass_context
+def capture_target(context: CliContext, file_code: str | None, document: int | None,
+                   new_document: bool, as_json: bool) -> None:
+    """Show where shots go, or set it: a dossier and one of its documents or a new one."""
+    if document is not None and new_document:
+        raise InputError("give --document SEQ or --new-document, not both")
+    if file_code is None and (document is not None or new_document):
+        raise InputError("--document and --new-document need --dossier")
+    with _client(context) as client:
+        target = client.set_target(file_code, document) if file_code else client.target()
+    if as_json:
+        echo_json(target)
+    else:
+        click.echo(f"target: {_target_text(target)}")
+
+
+@capture.command("trigger")
+@click.option("--count", type=click.IntRange(min=1, max=100), default=1, show_default=True,
+              help="Shots to take into the current target.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored pages as a JSON list.")
+@pass_context
+def capture_trigger(context: CliContext, count: int, as_json: bool) -> None:
+    """Shoot into the service's current target; prints the pages once they are stored."""
+    with _client(context) as client:
+        pages = client.shoot(count, actor=context.actor)["pages"]
+    if as_json:
+        echo_json(pages)
+    else:
+        for page in pages:
+            click.echo(page_line(page))
 
 
 @capture.command("shoot")
@@ -47,7 +155,50 @@ def shot_line(result: ShotResult) -> str:
 @pass_context
 def capture_shoot(context: CliContext, file_code: str, count: int, camera_name: str,
                   defect: str | None, seed: int, as_json: bool) -> None:
-    """Shoot pages into a new document of a dossier; each is printed once it is stored."""
+    """Shoot pages into a new document of a dossier; each is printed once it is stored.
+
+    When the capture service runs, it owns the camera: the shots go through it (its target
+    becomes a new document of the dossier) and --camera, --defect and --seed cannot be used.
+    """
+    with _client(context) as client:
+        if client.is_serving():
+            _refuse_local_options(client, camera_name, defect)
+            _shoot_through_service(context, client, file_code, count, as_json)
+            return
+    _shoot_here(context, file_code, count, camera_name, defect, seed, as_json)
+
+
+def _refuse_local_options(client: CaptureClient, camera_name: str, defect: str | None) -> None:
+    explicit = {name for name in ("camera_name", "seed", "defect")
+                if click.get_current_context().get_parameter_source(name) is ParameterSource.COMMANDLINE}
+    kind = client.status()["camera"]["kind"]
+    if defect is not None or "seed" in explicit or ("camera_name" in explicit and camera_name != kind):
+        raise InputError(f"the capture service owns the camera ({kind}): --camera, --defect and "
+                         "--seed apply only when it is stopped", message_vi="Dịch vụ chụp đang "
+                         "giữ máy ảnh.")
+
+
+def _shoot_through_service(context: CliContext, client: CaptureClient, file_code: str,
+                           count: int, as_json: bool) -> None:
+    """One request per page, so each is printed as soon as the service has stored it."""
+    client.set_target(file_code, None)
+    stored: list[dict[str, Any]] = []
+    try:
+        for _ in range(count):
+            [page] = client.shoot(1, actor=context.actor)["pages"]
+            stored.append(page)
+            if not as_json:
+                click.echo(page_line(page))
+    except SohoaError:
+        if as_json and stored:
+            echo_json(stored)
+        raise
+    if as_json:
+        echo_json(stored)
+
+
+def _shoot_here(context: CliContext, file_code: str, count: int, camera_name: str,
+                defect: str | None, seed: int, as_json: bool) -> None:
     from device.capture.shoot import iter_shots  # OpenCV and the QC models: only when shooting
 
     camera = open_camera(camera_name, **({"seed": seed} if camera_name == "simulated" else {}))
@@ -68,5 +219,6 @@ def capture_shoot(context: CliContext, file_code: str, count: int, camera_name: 
         camera.close()
     if as_json:
         echo_json([result.as_dict() for result in stored])
+
 
 COMMANDS = (capture,)

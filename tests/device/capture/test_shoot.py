@@ -163,7 +163,7 @@ def test_cli_unknown_camera_names_the_available_ones(dossier_code, sohoa):
     before = sohoa.snapshot()
     result = sohoa("capture", "shoot", "--dossier", dossier_code, "--camera", "usb")
     assert result.exit_code == 78
-    assert "unknown camera 'usb'; available cameras: simulated" in result.stderr
+    assert "unknown camera 'usb'; available cameras: folder, picamera2, sane, simulated, uvc" in result.stderr
     assert sohoa.snapshot() == before
 
 
@@ -198,3 +198,15 @@ def test_the_same_page_shot_again_in_a_later_run_is_a_duplicate(box, dossier_cod
     assert "qc.duplicate" in [f.reason_key for f in repeat.flags]
     first.close()
     again.close()
+
+
+def test_shots_can_be_appended_to_an_existing_document(box, dossier_code, camera, sohoa):
+    from device.errors import NotFoundError
+
+    take(box, camera, dossier_code, count=2)
+    added = take(box, camera, dossier_code, count=2, document=1)
+    assert [(r.doc_id, r.position) for r in added] == [(f"{dossier_code}.1", 3), (f"{dossier_code}.1", 4)]
+    before = sohoa.snapshot()
+    with pytest.raises(NotFoundError, match=rf"{dossier_code}\.9"):
+        take(box, camera, dossier_code, document=9)
+    assert sohoa.snapshot() == before

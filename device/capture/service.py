@@ -1,0 +1,268 @@
+"""The capture service's logic (no HTTP): the target, shots into it, triggers, status and health.
+
+It composes a CameraSupervisor (the one camera, kept started and reopened after failures) and
+a PreviewProducer (the shared preview). Threads: the supervisor's, the preview's, one per
+trigger, and the callers of `shoot` (HTTP handlers). The camera lock (in the supervisor) is
+held only around a camera call, so the preview keeps flowing while a shot is QC-checked and
+stored; the work lock here serializes shots, target changes and every use of the database
+(the box has one SQLite connection).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from device.box import Box
+from device.capture.camera import Camera, CameraCapabilities, Capture
+from device.capture.preview import PreviewFrame, PreviewProducer
+from device.capture.shoot import ShotResult, iter_shots
+from device.capture.supervisor import CameraSupervisor, CameraUnavailableError, capabilities_json
+from device.capture.triggers import Trigger
+from device.catalog.dossiers import load
+from device.config import CaptureConfig
+from device.db import records
+from device.db.pages import pages_of
+from device.errors import InputError, NotFoundError, SohoaError, StateError, StorageError
+from device.files import atomic_output
+from device.imaging.quality import HandDetector, default_hand_detector
+from device.records import lifecycle
+from device.records.identifiers import doc_id, split_doc_id
+
+log = logging.getLogger(__name__)
+
+TARGET_FILE = "capture-target.json"  # in the data directory: survives restarts and reboots
+MAX_SHOTS_PER_REQUEST = 100  # one request stays a few minutes at most
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the next shot goes: a dossier, its document `document` (None: a new one), and the
+    position the next page will take (as of the last shot or target change; None if unknown)."""
+
+    dossier: str
+    document: int | None
+    position: int | None = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dossier": self.dossier, "document": self.document,
+                "docId": doc_id(self.dossier, self.document) if self.document else None,
+                "next_position": self.position}
+
+
+class _ServiceCamera:
+    """The service's camera as `iter_shots` sees it: each capture through the supervisor."""
+
+    def __init__(self, service: CaptureService, camera: Camera) -> None:
+        self._service, self._camera = service, camera
+        self.capabilities: CameraCapabilities = camera.capabilities
+
+    def capture(self) -> Capture:
+        if self._service.stopping:  # between two shots of a run: the rest is refused whole
+            raise CameraUnavailableError("the capture service is stopping",
+                                         message_vi="Dịch vụ chụp đang dừng; chưa chụp trang này.")
+        return self._service.supervisor.call(self._camera, "capture", self._camera.capture)
+
+
+class CaptureService:
+    """Owns one camera, kept started; see the module docstring for threads and locks."""
+
+    def __init__(self, box: Box, open_camera: Callable[[], Camera], settings: CaptureConfig, *,
+                 kind: str = "camera", hand_detector: HandDetector | None = None,
+                 triggers: Sequence[Trigger] = (), first_camera: Camera | None = None,
+                 on_status: Callable[[str], object] | None = None) -> None:
+        self.box, self.settings = box, settings
+        self.supervisor = CameraSupervisor(open_camera, settings, kind=kind,
+                                           first_camera=first_camera, on_status=on_status)
+        self.preview = PreviewProducer(self.supervisor, settings)
+        self._detector = hand_detector if hand_detector is not None else default_hand_detector()
+        self._triggers = list(triggers)
+        self._trigger_threads: list[threading.Thread] = []
+        self._work_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._shots = 0
+        self._target_file = box.config.paths.data_dir / TARGET_FILE
+        self._target = self._load_target()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the supervisor (which opens the camera), the preview producer and the triggers."""
+        self.supervisor.start()
+        self.preview.start()
+        for trigger in self._triggers:
+            thread = threading.Thread(target=self._run_trigger, args=(trigger,),
+                                      name=f"capture-trigger-{trigger.name}", daemon=True)
+            self._trigger_threads.append(thread)
+            thread.start()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        """Stop the loops, let a shot being stored finish, refuse later ones, close the camera."""
+        self._stop.set()
+        self.preview.stop()
+        self.supervisor.stop()
+        for thread in self._trigger_threads:
+            thread.join(timeout=5)
+            if thread.is_alive():
+                log.warning("trigger thread %s did not stop within 5 s", thread.name)
+        if self._work_lock.acquire(timeout=self.settings.stall_seconds):
+            self._work_lock.release()
+        else:
+            log.error("a shot is still being stored after %g s; stopping anyway",
+                      self.settings.stall_seconds)
+        self.supervisor.close()
+        log.info("capture service stopped after %d shots", self._shots)
+
+    def health(self) -> str | None:
+        """None while every loop runs and no camera call is stuck; else what is stuck."""
+        limit = self.settings.stall_seconds
+        return self.supervisor.health(limit) or self.preview.health(limit)
+
+    # -- what clients ask ------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        sup = self.supervisor
+        caps = sup.capabilities
+        available = sup.camera is not None
+        frame = self.preview.latest
+        return {
+            "camera": {"kind": sup.kind, "name": caps.name if caps else None,
+                       "capabilities": capabilities_json(caps), "available": available,
+                       "reason": None if available else sup.reason,
+                       "reason_vi": None if available else "Máy ảnh chưa sẵn sàng; đang kết nối lại."},
+            "target": self._target.as_dict() if self._target else None,
+            "preview": {"fps": round(self.preview.fps(), 2), "frames": frame.seq if frame else 0,
+                        "width": frame.image.shape[1] if frame else None,
+                        "height": frame.image.shape[0] if frame else None},
+            "shots": self._shots, "busy": self._work_lock.locked(), "problem": self.health(),
+        }
+
+    def target(self) -> Target | None:
+        return self._target
+
+    def set_target(self, dossier: object, document: object) -> Target:
+        """Aim at an editable dossier's document (None: a new document at the next shot)."""
+        if not isinstance(dossier, str) or not dossier.strip():
+            raise InputError("dossier must be a fileCode", message_vi="Hãy chọn một hồ sơ.")
+        if document is not None and (isinstance(document, bool) or not isinstance(document, int)
+                                     or document < 1):
+            raise InputError(f"document must be a number from 1, or null for a new document; not "
+                             f"{document!r}", message_vi="Số thứ tự tài liệu không hợp lệ.")
+        with self._work_lock:
+            target = self._resolve(dossier.strip(), document)
+            self._save_target(target)
+            self._target = target
+        log.info("target set to %s", target.as_dict())
+        return target
+
+    def shoot(self, count: object = 1, *, actor: str = "capture",
+              on_stored: Callable[[ShotResult], object] | None = None) -> list[ShotResult]:
+        """Shoot `count` pages into the target; returns once every one is durable and committed.
+
+        Refused, with nothing stored, when there is no target, the dossier is not editable, the
+        disk is below its floor or the camera is unavailable. A failure mid-run keeps the shots
+        already stored (each reported to `on_stored` as it is committed) and raises.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SHOTS_PER_REQUEST:
+            raise InputError(f"count must be a whole number from 1 to {MAX_SHOTS_PER_REQUEST}, not {count!r}",
+                             message_vi=f"Số trang chụp phải từ 1 đến {MAX_SHOTS_PER_REQUEST}.")
+        results: list[ShotResult] = []
+        with self._work_lock:
+            target = self._target
+            if target is None:
+                raise StateError("no target: choose a dossier first (sohoa capture target)",
+                                 message_vi="Chưa chọn hồ sơ để chụp vào.")
+            camera = _ServiceCamera(self, self.supervisor.current())
+            shots = iter_shots(self.box, camera, target.dossier, count=count, actor=actor,
+                               document=target.document, hand_detector=self._detector)
+            for result in shots:
+                results.append(result)
+                self._shots += 1
+                target = self._advance_target(target, result)
+                if on_stored is not None:
+                    on_stored(result)
+        return results
+
+    def fire(self, source: str) -> None:
+        """A trigger's request for one shot; a refusal is logged, never raised into the trigger."""
+        try:
+            [result] = self.shoot(1, actor=f"trigger:{source}")
+        except SohoaError as exc:
+            log.warning("trigger %s: no shot: %s", source, exc)
+        except Exception:  # a bug must not silence the pedal for the rest of the day
+            log.exception("trigger %s: the shot failed unexpectedly", source)
+        else:
+            log.info("trigger %s: page %d stored (%s)", source, result.page_id,
+                     "ok" if result.ok else ", ".join(f.reason_key for f in result.flags))
+
+    def latest_preview(self) -> np.ndarray | None:
+        """The last preview frame (not read again from the camera), or None before the first."""
+        frame = self.preview.latest
+        return frame.image if frame else None
+
+    def wait_preview(self, after: int, timeout: float) -> PreviewFrame | None:
+        """The first preview frame newer than sequence number `after`, or None on timeout/stop."""
+        return self.preview.wait(after, timeout)
+
+    # -- target ----------------------------------------------------------------------------
+
+    def _resolve(self, file_code: str, document: int | None) -> Target:
+        dossier = load(self.box, file_code)
+        lifecycle.require_editable(dossier["state"])
+        if document is None:
+            return Target(dossier["file_code"], None, 1)
+        row = records.document_by_seq(self.box.db, dossier["id"], document)
+        if row is None:
+            text = doc_id(dossier["file_code"], document)
+            raise NotFoundError(f"no document {text!r}", message_vi=f"Không có tài liệu “{text}”.")
+        return Target(dossier["file_code"], document, len(pages_of(self.box.db, row["id"])) + 1)
+
+    def _advance_target(self, target: Target, result: ShotResult) -> Target:
+        _, seq = split_doc_id(result.doc_id)
+        self._target = Target(target.dossier, seq, result.position + 1)
+        if target.document != seq:  # a new document was made: later shots must go into it
+            try:
+                self._save_target(self._target)
+            except StorageError as exc:  # the shot is stored; only the pointer is not
+                log.error("page %d stored, but the target could not be saved: %s", result.page_id, exc)
+        return self._target
+
+    def _save_target(self, target: Target) -> None:
+        data = json.dumps({"dossier": target.dossier, "document": target.document}).encode()
+        with atomic_output(self._target_file, mode=0o640) as handle:
+            handle.write(data)
+
+    def _load_target(self) -> Target | None:
+        try:
+            data = json.loads(self._target_file.read_text(encoding="utf-8"))
+            dossier, document = data["dossier"], data["document"]
+            if not isinstance(dossier, str) or not (document is None or type(document) is int):
+                raise TypeError(f"unexpected content {data!r}")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring the saved target %s: %s", self._target_file, exc)
+            return None
+        try:
+            return self._resolve(dossier, document)
+        except SohoaError as exc:
+            log.warning("the saved target %s/%s cannot be shot into now: %s", dossier, document, exc)
+            return Target(dossier, document, None)
+
+    def _run_trigger(self, trigger: Trigger) -> None:
+        try:
+            trigger.run(self.fire, self._stop)
+        except SohoaError as exc:  # e.g. TriggerUnavailable: its device or library is missing
+            log.error("trigger %s cannot run: %s", trigger.name, exc)
+        except Exception:  # one broken trigger must not take the service down
+            log.exception("trigger %s stopped with an error", trigger.name)
