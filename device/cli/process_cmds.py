@@ -1,61 +1,68 @@
-"""`sohoa process`: image files to page masters, OCR text and a QC/provenance record, no box needed."""
+"""`sohoa process`: image and PDF files to page masters, OCR text and a QC/provenance record, no box needed."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import unicodedata
-from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import cv2
-import numpy as np
 
 from device.cli.context import CliContext, pass_context
-from device.errors import ProcessingError, SohoaError, UnsupportedFileError
+from device.errors import InputError, ProcessingError, SohoaError
+from device.files import atomic_output
 
 log = logging.getLogger(__name__)
 
-_engine = None  # the worker process's OcrEngine, made once by _init_worker
+_OUTPUT_KINDS = ("jpg", "txt", "json")
 
 
-def _init_worker() -> None:
-    global _engine
-    from device.ocr.engine import OcrEngine  # loads Tesseract: only in processes that read pages
+@dataclass(frozen=True)
+class FilePage:
+    """One page of a checked input file, as sent to a page process (picklable)."""
 
-    _engine = OcrEngine()
-
-
-def decode_frame(data: bytes, frame: int) -> tuple[np.ndarray, float | None]:
-    """One frame of a checked image file as BGR (or grey) uint8, and the dpi it declares."""
-    from PIL import Image, ImageOps
-
-    with Image.open(io.BytesIO(data)) as image:
-        image.seek(frame)
-        dpi = image.info.get("dpi")
-        picture = ImageOps.exif_transpose(image) if frame == 0 else image.copy()
-        picture = picture.convert("L" if picture.mode in ("1", "L", "I;16", "I") else "RGB")
-    array = np.asarray(picture)
-    declared = float(dpi[0]) if dpi and float(dpi[0]) >= 10 else None
-    return (array if array.ndim == 2 else cv2.cvtColor(array, cv2.COLOR_RGB2BGR)), declared
+    data: bytes
+    media_type: str
+    frame: int
+    max_megapixels: int
 
 
-def _process_frame(data: bytes, frame: int):
-    """Worker entry: decode one frame and run the pipeline with this process's engine."""
+def process_file_page(page: FilePage):
+    """Page-process entry: decode the page (a PDF page rendered as the worker does) and run
+    the pipeline with this process's engine."""
     from device.imaging.pipeline import process_image
+    from device.worker.pool import current_engine
+    from device.worker.source import decode_page
 
-    image, dpi = decode_frame(data, frame)
-    return process_image(image, engine=_engine, source_dpi=dpi)
+    image, dpi = decode_page(page.data, page.media_type, page.frame,
+                             max_pixels=page.max_megapixels * 1_000_000)
+    return process_image(image, engine=current_engine(), source_dpi=dpi)
 
 
 def _write_outputs(out_dir: Path, name: str, outcome) -> None:
-    (out_dir / f"{name}.jpg").write_bytes(outcome.master_jpeg)
+    """The three files of a page, each written whole or not at all."""
     text = unicodedata.normalize("NFC", outcome.text)
-    (out_dir / f"{name}.txt").write_text(text + ("\n" if text else ""), encoding="utf-8")
     record = json.dumps(outcome.as_json(), ensure_ascii=False, indent=2)
-    (out_dir / f"{name}.json").write_text(record + "\n", encoding="utf-8")
+    contents = (outcome.master_jpeg, (text + ("\n" if text else "")).encode("utf-8"),
+                (record + "\n").encode("utf-8"))
+    for kind, data in zip(_OUTPUT_KINDS, contents, strict=True):
+        with atomic_output(out_dir / f"{name}.{kind}") as handle:
+            handle.write(data)
+
+
+def refuse_same_names(files: tuple[Path, ...]) -> None:
+    """Refuse, before any work, inputs that would write the same output names (a.jpg and
+    a.png; two folders' a.jpg), compared without case as a USB stick's file system would."""
+    seen: dict[str, Path] = {}
+    for path in files:
+        key = path.stem.casefold()
+        if key in seen and seen[key] != path:
+            raise InputError(f"{seen[key]} and {path} would both write {path.stem}.jpg/.txt/.json;"
+                             " rename one of them (nothing was processed)",
+                             message_vi=f"Hai tệp {seen[key].name} và {path.name} trùng tên")
+        seen[key] = path
 
 
 def _check_inputs(files: tuple[Path, ...], limits) -> tuple[list, int]:
@@ -63,49 +70,51 @@ def _check_inputs(files: tuple[Path, ...], limits) -> tuple[list, int]:
     from device.intake import check_file
 
     checked, failed = [], 0
-    for path in files:
+    for path in dict.fromkeys(files):  # the same path given twice is processed once
         try:
-            item = check_file(path, limits)
-            if item.media_type == "application/pdf":
-                raise UnsupportedFileError(f"{path}: PDF input is not supported yet by `sohoa process`")
+            checked.append(check_file(path, limits))
         except SohoaError as exc:
             click.echo(f"sohoa: error: {str(exc).removesuffix('; nothing was imported')}", err=True)
             failed += 1
-            continue
-        checked.append(item)
     return checked, failed
 
 
 def _page_names(checked: list) -> list[tuple[object, int, str]]:
-    """(checked file, frame, output name) per page, in input order."""
+    """(checked file, frame, output name) per page, in input order; a multi-page input (TIFF,
+    PDF) names its pages S.p1, S.p2, …"""
     pages = []
     for item in checked:
         stem = item.path.stem
         for frame in range(item.frames):
             pages.append((item, frame, stem if item.frames == 1 else f"{stem}.p{frame + 1}"))
+    names: dict[str, object] = {}
+    for item, _, name in pages:
+        other = names.setdefault(name.casefold(), item)
+        if other is not item:
+            raise InputError(f"{other.path} and {item.path} would both write {name}.jpg/.txt/.json;"
+                             " rename one of them (nothing was processed)")
     return pages
 
 
-def _run(pages: list, jobs: int):
-    """Yield (page, outcome or exception) in input order, in this process or a worker pool."""
-    if jobs <= 1:
-        _init_worker()
-        try:
-            for page in pages:
-                try:
-                    yield page, _process_frame(page[0].data, page[1])
-                except Exception as exc:  # one bad page must not stop the others
-                    yield page, exc
-        finally:
-            _engine.close()
+def _run(pages: list, jobs: int, limits, timeout_s: float):
+    """Yield (page, outcome or PageFailure) in input order, from a pool of `jobs` processes."""
+    from device.worker.pool import PagePool
+
+    results: dict[int, object] = {}
+    following = 0
+    if not pages:
         return
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as pool:
-        futures: list[Future] = [pool.submit(_process_frame, p[0].data, p[1]) for p in pages]
-        for page, future in zip(pages, futures):
-            try:
-                yield page, future.result()
-            except Exception as exc:
-                yield page, exc
+    with PagePool(min(jobs, len(pages)), timeout_s=timeout_s) as pool:
+        queue = list(enumerate(pages))
+        while following < len(pages):
+            while queue and pool.idle:
+                index, (item, frame, _) = queue.pop(0)
+                pool.submit(index, process_file_page,
+                            FilePage(item.data, item.media_type, frame, limits.max_image_megapixels))
+            results.update(pool.collect(1.0))
+            while following in results:
+                yield pages[following], results.pop(following)
+                following += 1
 
 
 @click.command()
@@ -115,19 +124,24 @@ def _run(pages: list, jobs: int):
 @click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write one PDF/A-2b file of all pages, in order.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes (one OCR engine each).")
+              help="Page processes (one OCR engine each).")
 @pass_context
 def process(context: CliContext, files: tuple[Path, ...], out_dir: Path, pdf_path: Path | None,
             jobs: int) -> None:
-    """Process image files (JPEG, PNG, TIFF, WebP) into page masters with OCR text."""
+    """Process image files (JPEG, PNG, TIFF, WebP) and PDFs into page masters with OCR text."""
     from device.archive.pdf import PdfMetadata, PdfPage, write_pdfa
+    from device.worker.pool import PageFailure
 
-    checked, failed = _check_inputs(files, context.config.settings.storage)
+    settings = context.config.settings
+    refuse_same_names(files)
+    checked, failed = _check_inputs(files, settings.storage)
+    pages = _page_names(checked)
     out_dir.mkdir(parents=True, exist_ok=True)
     pdf_pages = []
-    for (item, frame, name), outcome in _run(_page_names(checked), jobs):
-        if isinstance(outcome, Exception):
-            click.echo(f"sohoa: error: {item.path} page {frame + 1}: {_one_line(outcome)}", err=True)
+    for (item, frame, name), outcome in _run(pages, jobs, settings.storage,
+                                             settings.worker.page_timeout_seconds):
+        if isinstance(outcome, PageFailure):
+            click.echo(f"sohoa: error: {item.path} page {frame + 1}: {outcome.reason}", err=True)
             failed += 1
             continue
         _write_outputs(out_dir, name, outcome)
@@ -139,11 +153,6 @@ def process(context: CliContext, files: tuple[Path, ...], out_dir: Path, pdf_pat
         click.echo(f"wrote {pdf_path} ({len(pdf_pages)} pages)")
     if failed:
         raise ProcessingError(f"{failed} input(s) or page(s) could not be processed; see above")
-
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
 
 
 COMMANDS = (process,)

@@ -1,6 +1,8 @@
-"""Commands on dossiers and documents: create, list, show, set, and lifecycle moves."""
+"""Commands on dossiers and documents: create, list, show, set, lifecycle moves, a document's PDF."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -109,6 +111,19 @@ def document_set(context: CliContext, doc_id: str, json_file: str) -> None:
     """Change a document's fields (draft rules)."""
     set_document_fields(context.box(), doc_id, read_json(json_file), actor=context.actor)
     click.echo(f"updated {doc_id}")
+
+
+@document.command("pdf")
+@click.argument("doc_id")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write it (default: DOCID.pdf in the current folder).")
+@pass_context
+def document_pdf(context: CliContext, doc_id: str, out_path: Path | None) -> None:
+    """Write the document's PDF/A-2b from its processed pages (masters and OCR text)."""
+    from device.archive.document_pdf import build_document_pdf
+
+    written = build_document_pdf(context.box(), doc_id, out_path or Path(f"{doc_id}.pdf"))
+    click.echo(f"wrote {written}")
 
 
 COMMANDS = (dossier, document)

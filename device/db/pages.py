@@ -110,13 +110,35 @@ def dossier_counts(db: Database, dossier_id: int) -> dict[str, int]:
     return {"totalDoc": row[0], "numberOfPage": row[1], "numberOfPaper": row[2]}
 
 
-def store_page_text(db: Database, page_id: int, *, text: str, confidence: float, engine: str,
-                    model_sha256: str) -> None:
-    """Record a page's OCR result (call with the search index update, in one transaction)."""
-    db.conn.execute(
-        "UPDATE pages SET ocr_text = ?, ocr_confidence = ?, ocr_engine = ?, ocr_model_sha256 = ?,"
-        " state = 'processed', error = NULL, updated_at = ? WHERE id = ?",
-        (text, confidence, engine, model_sha256, now(), page_id))
+def page_for_processing(db: Database, page_id: int) -> dict[str, Any] | None:
+    """A page with what the worker needs of its capture: raw blob, media type, shutter QC."""
+    rows = list(db.query(
+        "SELECT p.*, c.raw_sha256, c.media_type, c.qc AS capture_qc FROM pages p"
+        " JOIN captures c ON c.id = p.capture_id WHERE p.id = ?", [page_id]))
+    if not rows:
+        return None
+    return {**_decode(rows[0]), "capture_qc": json.loads(rows[0]["capture_qc"])}
+
+
+def finish_page(db: Database, page_id: int, *, master_sha256: str, ocr_image_sha256: str | None,
+                hocr_sha256: str, dpi: float, qc_flags: dict[str, Any], blank: bool, text: str,
+                confidence: float, engine: str, model_sha256: str) -> bool:
+    """Record a processed page: its blobs, dpi, QC, blank flag and OCR result (call in the
+    transaction that finishes its job and indexes its text). False if the page is gone."""
+    cursor = db.conn.execute(
+        "UPDATE pages SET state = 'processed', error = NULL, master_sha256 = ?,"
+        " ocr_image_sha256 = ?, hocr_sha256 = ?, dpi = ?, qc_flags = ?, blank = ?, ocr_text = ?,"
+        " ocr_confidence = ?, ocr_engine = ?, ocr_model_sha256 = ?, updated_at = ? WHERE id = ?",
+        (master_sha256, ocr_image_sha256, hocr_sha256, dpi,
+         json.dumps(qc_flags, ensure_ascii=False, sort_keys=True), int(blank), text, confidence,
+         engine, model_sha256, now(), page_id))
+    return cursor.rowcount == 1
+
+
+def note_page_error(db: Database, page_id: int, error: str) -> None:
+    """Say why the last attempt at a page failed while it waits for another (state unchanged)."""
+    db.conn.execute("UPDATE pages SET error = ?, updated_at = ? WHERE id = ?",
+                    (error[:2000], now(), page_id))
 
 
 

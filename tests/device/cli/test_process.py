@@ -10,6 +10,7 @@ import cv2
 import pikepdf
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from device.capture.simulated import SimulatedCamera
 from device.cli.main import cli
@@ -79,10 +80,34 @@ def test_a_garbage_input_is_reported_and_the_good_one_still_written(tmp_path, ph
     assert {p.name for p in out.iterdir()} == {f"{good.stem}.{ext}" for ext in ("jpg", "txt", "json")}
 
 
-def test_pdf_input_is_refused_as_not_supported_yet(tmp_path):
+def test_a_pdf_input_gives_one_set_of_outputs_per_page_rendered_at_300_dpi(tmp_path):
+    from device.capture.render import render_page
+
+    pages = [Image.fromarray(render_page(text, 200).image) for text in
+             ("QUYẾT ĐỊNH\nVề việc thành lập tổ dân phố", "THÔNG BÁO\nKết luận cuộc họp")]
     pdf = tmp_path / "doc.pdf"
-    document = pikepdf.new()
-    document.add_blank_page()
-    document.save(pdf)
-    result = _sohoa(tmp_path, pdf, "--out", tmp_path / "out")
-    assert result.exit_code != 0 and "not supported yet" in result.stderr
+    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=200.0)
+    out = tmp_path / "out"
+    result = _sohoa(tmp_path, pdf, "--out", out)
+    assert result.exit_code == 0, result.output
+    first = (out / "doc.p1.txt").read_text(encoding="utf-8")
+    second = (out / "doc.p2.txt").read_text(encoding="utf-8")
+    assert "thành lập" in first and "cuộc họp" in second
+    assert json.loads((out / "doc.p1.json").read_text(encoding="utf-8"))["dpi"] == 300.0
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+@pytest.mark.parametrize("names", [("a.jpg", "a.png"), ("one/a.jpg", "two/a.jpg"),
+                                   ("A.jpg", "sub/a.png")])
+def test_inputs_that_would_write_the_same_outputs_are_refused_before_any_work(tmp_path, names):
+    paths = []
+    for name in names:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (300, 400), "white").save(path)
+        paths.append(path)
+    out = tmp_path / "out"
+    result = _sohoa(tmp_path, *paths, "--out", out)
+    assert result.exit_code == 65
+    assert str(paths[0]) in result.stderr and str(paths[1]) in result.stderr
+    assert "nothing was processed" in result.stderr and not out.exists()
