@@ -133,6 +133,49 @@ class WorkerConfig(_Section):
         1.0, ge=0.1, le=60.0, description="How often an idle worker looks for new jobs.")
 
 
+class PedalConfig(_Section):
+    """A USB foot pedal or keypad on the box (it presents as a keyboard)."""
+
+    enabled: bool = Field(False, description="Shoot on each press of the pedal.")
+    device: str = Field(
+        "", max_length=300,
+        description="/dev/input path (best a /dev/input/by-id/ link) or part of the device's name; "
+                    "empty: the first keyboard-like device that has one of the keys.")
+    keys: list[str] | None = Field(
+        None, description="KEY_*/BTN_* names that shoot; unset: the common pedal and page-turner keys.")
+    debounce_ms: int = Field(300, ge=0, le=2_000, description="A press this soon after the last is ignored.")
+    grab: bool = Field(True, description="Take the device exclusively so its keys type nothing elsewhere.")
+
+
+class GpioButtonConfig(_Section):
+    """A push button wired to a GPIO pin of the Pi and ground."""
+
+    enabled: bool = Field(False, description="Shoot on each press of the button.")
+    pin: int = Field(17, ge=0, le=27, description="BCM pin number the button is wired to.")
+    pull_up: bool = Field(True, description="The button connects the pin to ground.")
+    bounce_ms: int = Field(50, ge=0, le=500, description="Edges closer than this are contact bounce.")
+    min_interval_ms: int = Field(300, ge=0, le=5_000, description="Least time between two shots.")
+
+
+class AutoCaptureConfig(_Section):
+    """Shoot by itself when a new page has lain still and no hand is in view."""
+
+    enabled: bool = Field(False, description="Turn auto-capture on.")
+    still_seconds: float = Field(1.0, ge=0.3, le=10.0, description="How long the page must lie still.")
+    shoot_first_page: bool = Field(
+        True, description="Shoot a page already lying there when the service starts.")
+    change_fraction: float = Field(
+        0.02, ge=0.005, le=0.2, description="Share of the view that must change to count as a new page.")
+
+
+class TriggersConfig(_Section):
+    """What besides the web UI and the CLI takes a picture."""
+
+    pedal: PedalConfig = Field(default_factory=PedalConfig)
+    gpio: GpioButtonConfig = Field(default_factory=GpioButtonConfig)
+    auto: AutoCaptureConfig = Field(default_factory=AutoCaptureConfig)
+
+
 class CaptureConfig(_Section):
     """The capture service (`sohoa capture serve`): its camera, socket, preview and recovery."""
 
@@ -157,6 +200,7 @@ class CaptureConfig(_Section):
         1.0, ge=0.05, le=60.0, description="First wait before reopening a camera that failed.")
     reconnect_max_seconds: float = Field(
         30.0, ge=0.05, le=600.0, description="Longest wait between attempts (the wait doubles).")
+    triggers: TriggersConfig = Field(default_factory=TriggersConfig)
     stall_seconds: float = Field(
         60.0, ge=1.0, le=600.0,
         description="A camera call or service loop stuck this long stops the systemd watchdog.")

@@ -27,6 +27,7 @@ from device.capture.client import socket_path
 from device.capture.registry import open_camera
 from device.capture.service import CaptureService, Trigger
 from device.capture.supervisor import CameraUnavailableError
+from device.capture.trigger_setup import configured_triggers
 from device.capture.shoot import ShotResult
 from device.errors import (ConfigError, InputError, NotFoundError, SohoaError, StateError,
                            StorageError, StorageFullError)
@@ -305,6 +306,12 @@ def run_service(box: Box, *, camera_kind: str | None, stop: threading.Event,
     first = _first_camera(factory, kind)
     service = CaptureService(box, factory, settings, kind=kind, first_camera=first,
                              hand_detector=hand_detector, triggers=triggers, on_status=notifier.status)
+    try:
+        for trigger in configured_triggers(settings.triggers, service.latest_preview, service.hand_detector):
+            service.add_trigger(trigger)
+    except BaseException:
+        service.close()
+        raise
     path = socket_path(box.config)
     try:
         server = bind_server(path, service, own_folder=settings.socket is None)

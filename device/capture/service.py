@@ -81,7 +81,7 @@ class CaptureService:
         self.supervisor = CameraSupervisor(open_camera, settings, kind=kind,
                                            first_camera=first_camera, on_status=on_status)
         self.preview = PreviewProducer(self.supervisor, settings)
-        self._detector = hand_detector if hand_detector is not None else default_hand_detector()
+        self.hand_detector = hand_detector if hand_detector is not None else default_hand_detector()
         self._triggers = list(triggers)
         self._trigger_threads: list[threading.Thread] = []
         self._work_lock = threading.Lock()
@@ -91,6 +91,12 @@ class CaptureService:
         self._target = self._load_target()
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    def add_trigger(self, trigger: Trigger) -> None:
+        """Run `trigger` too once the service starts (triggers are added before `start`)."""
+        if self._trigger_threads:
+            raise RuntimeError("triggers must be added before the capture service starts")
+        self._triggers.append(trigger)
 
     def start(self) -> None:
         """Start the supervisor (which opens the camera), the preview producer and the triggers."""
@@ -184,14 +190,22 @@ class CaptureService:
                                  message_vi="Chưa chọn hồ sơ để chụp vào.")
             camera = _ServiceCamera(self, self.supervisor.current())
             shots = iter_shots(self.box, camera, target.dossier, count=count, actor=actor,
-                               document=target.document, hand_detector=self._detector)
+                               document=target.document, hand_detector=self.hand_detector)
             for result in shots:
                 results.append(result)
                 self._shots += 1
+                self._tell_other_triggers(actor)
                 target = self._advance_target(target, result)
                 if on_stored is not None:
                     on_stored(result)
         return results
+
+    def _tell_other_triggers(self, actor: str) -> None:
+        """Auto-capture must not shoot again a page the pedal, the button or the UI just shot."""
+        for trigger in self._triggers:
+            note_shot = getattr(trigger, "note_shot", None)
+            if note_shot is not None and actor != f"trigger:{trigger.name}":
+                note_shot()
 
     def fire(self, source: str) -> None:
         """A trigger's request for one shot; a refusal is logged, never raised into the trigger."""

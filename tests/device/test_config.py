@@ -85,9 +85,16 @@ def test_the_configuration_document_names_every_key():
     from tests.conftest import REPO_ROOT
 
     text = (REPO_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    for section, field in Settings.model_fields.items():
-        model = field.annotation
-        keys = [f"{section}.{name}" for name in model.model_fields] \
-            if hasattr(model, "model_fields") else [section]
-        for key in keys:
-            assert f"`{key}`" in text, key
+
+    def keys(model: type, prefix: str) -> list[str]:
+        found = []
+        for name, field in model.model_fields.items():
+            table = hasattr(field.annotation, "model_fields")
+            if prefix or not table:  # a top-level table is a section heading, not a key
+                found.append(prefix + name)
+            if table:  # its keys too, nested tables included
+                found += keys(field.annotation, f"{prefix}{name}.")
+        return found
+
+    for key in keys(Settings, ""):
+        assert f"`{key}`" in text, key
