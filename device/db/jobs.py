@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -62,6 +63,31 @@ def claim_next_job(db: Database, worker: str, lease_seconds: float, kinds: tuple
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?,"
             " worker = ?, updated_at = ? WHERE id = ?", (at + lease_seconds, worker, now(), row[0]))
     return Job(id=row[0], kind=row[1], subject=row[2], attempts=row[3] + 1, max_attempts=row[4])
+
+
+def release_jobs_of_dead_workers(db: Database, host: str, is_alive: Callable[[int], bool]) -> list[str]:
+    """Give back at once the jobs that workers of this host ("host:pid") held when they died,
+    instead of leaving them until their lease runs out (minutes after a crash or power cut).
+    The attempt stays counted, so a page that kills its worker each time fails in the end.
+    Returns the released subjects."""
+    released = []
+    with transaction(db):
+        rows = db.conn.execute("SELECT id, subject, worker, attempts, max_attempts FROM jobs"
+                               " WHERE state = 'running' AND worker IS NOT NULL").fetchall()
+        for job_id, subject, worker, attempts, max_attempts in rows:
+            holder, _, pid = worker.rpartition(":")
+            if holder != host or not pid.isdigit() or is_alive(int(pid)):
+                continue
+            if attempts >= max_attempts:
+                db.conn.execute("UPDATE jobs SET state = 'failed', last_error = 'worker died',"
+                                " lease_until = NULL, worker = NULL, updated_at = ? WHERE id = ?",
+                                (now(), job_id))
+                _record_page_failure(db, subject, "worker died")
+            else:
+                db.conn.execute("UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL,"
+                                " not_before = 0, updated_at = ? WHERE id = ?", (now(), job_id))
+            released.append(subject)
+    return released
 
 
 def _record_page_failure(db: Database, subject: str, error: str | None) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from device.box import Box
 from device.db import transaction
 from device.db.events import record_event
-from device.db.jobs import Job, claim_next_job, fail_job, finish_job, next_retry_at
+from device.db.jobs import Job, claim_next_job, fail_job, finish_job, next_retry_at, release_jobs_of_dead_workers
 from device.db.pages import finish_page, note_page_error, page_for_processing
 from device.db.search import index_page_text
 from device.errors import ConfigError
@@ -206,6 +206,27 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether another process with this pid runs (this one cannot hold jobs yet: after a
+    reboot the new worker may well get its dead predecessor's pid)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def release_dead_workers_jobs(box: Box) -> None:
+    """Pages a crashed worker of this box held go back to the queue now, not after their lease."""
+    released = release_jobs_of_dead_workers(box.db, socket.gethostname(), _pid_alive)
+    if released:
+        log.info("took back %d page(s) from a worker that died: %s", len(released), ", ".join(released))
+
+
 def run_once(box: Box, engine: Any = None, *, processes: int | None = None,
              page_fn: Callable[[PageTask], PageDone] = process_page,
              name: str | None = None) -> RunReport:
@@ -213,6 +234,7 @@ def run_once(box: Box, engine: Any = None, *, processes: int | None = None,
     process (no crash isolation); otherwise in a pool of `processes` page processes.
     `page_fn` is what a process does with a page (tests wrap it; it must be picklable)."""
     check_settings(box)
+    release_dead_workers_jobs(box)
     with open_pool(box, engine, processes) as pool:
         loop = _Loop(box, pool, page_fn, name or worker_name())
         loop.run(until_empty=True)
@@ -226,6 +248,7 @@ def run_forever(box: Box, *, processes: int | None = None,
     """Process jobs as they come until SIGTERM or SIGINT, then finish the pages in hand and
     return. `ready()` is called once the pool runs, `alive()` at least every poll interval."""
     check_settings(box)
+    release_dead_workers_jobs(box)
     stopping: list[int] = []
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -107,8 +107,10 @@ def _wait_for(predicate, limit_s: float, what: str) -> None:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_page_resumes_and_each_page_is_recorded_once(tmp_path, config_file):
-    config_file.write_text(config_file.read_text() + "\n[jobs]\nlease_seconds = 12\n"
-                           "[worker]\npage_timeout_seconds = 10\npoll_seconds = 0.2\n")
+    # The default 600 s lease: the restarted worker takes its dead predecessor's pages back at
+    # once (release_dead_workers_jobs), it does not wait out their leases.
+    config_file.write_text(config_file.read_text() + "\n[worker]\npage_timeout_seconds = 10\n"
+                           "poll_seconds = 0.2\n")
     sohoa = Sohoa(tmp_path / "data", config_file)
     sohoa("init")
     (tmp_path / "d.json").write_text(json.dumps(VALID_DOSSIER), encoding="utf-8")

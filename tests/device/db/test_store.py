@@ -16,6 +16,7 @@ from device.db.jobs import (
     finish_job,
     job_by_subject,
     next_retry_at,
+    release_jobs_of_dead_workers,
 )
 from device.db.migrations import MIGRATIONS
 from device.db.pages import NewPage, add_pages, dossier_counts, record_capture
@@ -99,6 +100,22 @@ def test_a_claimed_job_is_leased_and_returns_when_the_lease_runs_out(box):
     assert finish_job(box.db, second, "w2")
     assert claim_next_job(box.db, "w3", lease_seconds=60, clock=9999.0) is None
     assert job_by_subject(box.db, "process_page", "page:1")["state"] == "done"
+
+
+def test_jobs_of_a_dead_worker_of_this_host_return_at_once_and_no_others(box):
+    for page in (1, 2, 3, 4):
+        enqueue(box.db, "process_page", f"page:{page}", max_attempts=1 if page == 4 else 3)
+    dead = claim_next_job(box.db, "box:41", lease_seconds=600, clock=1000.0)
+    alive = claim_next_job(box.db, "box:42", lease_seconds=600, clock=1000.0)
+    elsewhere = claim_next_job(box.db, "other-box:41", lease_seconds=600, clock=1000.0)
+    last_try = claim_next_job(box.db, "box:41", lease_seconds=600, clock=1000.0)
+    released = release_jobs_of_dead_workers(box.db, "box", is_alive=lambda pid: pid == 42)
+    assert sorted(released) == [dead.subject, last_try.subject]
+    again = claim_next_job(box.db, "box:43", lease_seconds=600, clock=1001.0)  # long before the lease
+    assert again.id == dead.id and again.attempts == 2  # the attempt that died still counts
+    assert job_by_subject(box.db, "process_page", alive.subject)["state"] == "running"
+    assert job_by_subject(box.db, "process_page", elsewhere.subject)["worker"] == "other-box:41"
+    assert job_by_subject(box.db, "process_page", last_try.subject)["state"] == "failed"
 
 
 def test_a_failing_job_is_retried_up_to_its_limit_and_keeps_its_error(box):
