@@ -8,6 +8,7 @@ the exact model that read it.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
@@ -32,6 +33,30 @@ from device.errors import ConfigError, InputError  # noqa: E402
 from device.files import sha256_file  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+_LEPTONICA_SEVERITY_NONE = 6  # leptonica's L_SEVERITY_NONE
+
+
+def _quiet_leptonica() -> bool:
+    """Silence Leptonica's messages on stderr. Tesseract's layout analysis makes it print
+    "Error in boxClipToRectangle: box outside rectangle" for ordinary pages (two lines per
+    page, harmless), which would fill the journal; real failures still reach us through
+    Tesseract's API. True when the loaded Leptonica was found and told so."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "lept" in line.rsplit("/", 1)[-1]}
+    except OSError:
+        return False
+    for path in sorted(paths):
+        try:
+            ctypes.CDLL(path).setMsgSeverity(_LEPTONICA_SEVERITY_NONE)
+        except (OSError, AttributeError):
+            continue
+        return True
+    return False
+
+
+_quiet_leptonica()
 
 #: The models shipped with the package; tessdata/SOURCES.md says where they come from and
 #: why these (measured with bench/eval_ocr.py).
