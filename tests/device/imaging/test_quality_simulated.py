@@ -1,7 +1,8 @@
 """Shutter QC on the simulated camera: each flag finds >= 95% of its defect, <= 5% false alarms.
 
-Seeds 910_000 and up are reserved for this test and were never used to tune thresholds (tuning
-used seeds below 1_000). Frames are half the sensor size (2028x1520): the simulator scales
+Seeds 950_000 and up are reserved for this test and were never used to tune thresholds (tuning
+used seeds below 1_000). The block from 910_000 was retired after a failed run of it had been
+used to check a fix of the cut-off rule: a set that has steered a change is no longer held out. Frames are half the sensor size (2028x1520): the simulator scales
 its blur and glare with the resolution, and the checks read native pixels, so half size keeps
 the defects' meaning while the test stays near ten minutes.
 """
@@ -15,7 +16,7 @@ from device.imaging.quality import QcParams, assess
 capture = pytest.importorskip("device.capture.simulated")
 pytest.importorskip("ai_edge_litert.interpreter")
 
-SEED_BASE = 910_000
+SEED_BASE = 950_000
 SHOTS = 200
 RESOLUTION = (2028, 1520)
 DEFECTS = ("blur", "glare", "cutoff", "skew", "blank", "hand", "duplicate")
@@ -51,6 +52,7 @@ def test_clean_shots_raise_few_false_alarms(hands):
                 alarms[flag.key] += flag.flagged
         camera.close()
     rates = {key: count / SHOTS for key, count in alarms.items()}
+    print(f"false alarms on {SHOTS} clean shots: {rates}")  # shown with -rP
     assert all(rate <= 0.05 for rate in rates.values()), rates
 
 
@@ -69,4 +71,5 @@ def test_each_defect_is_detected(hands, defect):
         verdict = assess(camera.capture().image, previous, QcParams(), hands)
         camera.close()
         found += verdict.flag(defect).flagged
+    print(f"{defect}: found {found}/{SHOTS}")  # shown with -rP
     assert found / SHOTS >= 0.95, f"{defect}: {found}/{SHOTS}"
