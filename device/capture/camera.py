@@ -23,7 +23,13 @@ class CaptureError(SohoaError):
 
 
 class CameraError(CaptureError):
-    """The camera could not be opened, configured or read; the message says what to do."""
+    """The camera could not be opened, configured or read; the message says what to do.
+
+    ``device_ok`` is True for failures of one shot that leave the device itself working (no
+    scan arrived yet, a paper jam, an open cover, an empty feeder, a busy scanner): the capture
+    service reports them and keeps the device open instead of closing and reopening it."""
+
+    device_ok: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ A4_300DPI = (2480, 3508)
 class FolderTimeoutError(CameraError):
     """No new page arrived in the folder within the timeout (nothing is wrong; nothing came)."""
 
+    device_ok = True
+
 
 @dataclass
 class _Seen:

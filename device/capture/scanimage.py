@@ -47,18 +47,22 @@ class ScannerAccessError(ScannerError):
 
 class ScannerBusyError(ScannerError):
     sane_status = "Device busy"
+    device_ok = True
 
 
 class PaperJamError(ScannerError):
     sane_status = "Document feeder jammed"
+    device_ok = True  # the operator clears it; the scanner stays connected
 
 
 class CoverOpenError(ScannerError):
     sane_status = "Scanner cover is open"
+    device_ok = True
 
 
 class FeederEmptyError(ScannerError):
     sane_status = "Document feeder out of documents"
+    device_ok = True
 
 
 class ScannerIOError(ScannerError):

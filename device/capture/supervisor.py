@@ -140,7 +140,8 @@ class CameraSupervisor:
                 with self.calls.watch(name):
                     return function()
             except CameraError as exc:
-                self._failed(camera, exc)
+                if not exc.device_ok:  # a jam or "no scan yet" is this shot's problem, not the device's
+                    self._failed(camera, exc)
                 raise
             except Exception as exc:  # a driver's own error still means the camera failed
                 log.exception("camera %s: unexpected error in %s", self.kind, name)

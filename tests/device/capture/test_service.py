@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from device.capture.camera import Capture
 from device.capture.client import ServiceError
 from device.capture.service import TARGET_FILE, CaptureService
+from device.capture.scanimage import PaperJamError
 from device.capture.supervisor import CameraUnavailableError
 from device.errors import StateError, StorageFullError
 from device.sdnotify import Notifier, keep_watchdog
@@ -37,10 +39,10 @@ def test_the_target_survives_a_restart_and_a_new_document_keeps_filling(box, dos
         wait_for(lambda: _available(service), "the camera")
         first = client.shoot(2)["pages"]
     saved = json.loads((box.config.paths.data_dir / TARGET_FILE).read_text())
-    assert saved == {"dossier": dossier_code, "document": 1}
+    assert saved == {"dossier": dossier_code, "document": 1, "layout": "page"}
     with running_service(box, lambda: CabledCamera(cable)) as (service, client):
         assert client.target() == {"dossier": dossier_code, "document": 1,
-                                   "docId": f"{dossier_code}.1", "next_position": 3}
+                                   "docId": f"{dossier_code}.1", "next_position": 3, "layout": "page"}
         wait_for(lambda: _available(service), "the camera")
         [third] = client.shoot(1)["pages"]
     assert [p["docId"] for p in first + [third]] == [f"{dossier_code}.1"] * 3
@@ -273,3 +275,36 @@ def test_preview_frames_fit_the_box_in_their_own_orientation(shape, fitted):
     from device.capture.preview import fit_preview
 
     assert fit_preview(np.zeros(shape, np.uint8), 640, 480).shape == fitted
+
+
+class JammingScanner(CabledCamera):
+    """A feeder scanner whose next capture jams (SANE's own status), then works again."""
+
+    jam_next = False
+
+    def capture(self) -> Capture:
+        if self.jam_next:
+            self.jam_next = False
+            raise PaperJamError("the scanner reports: Document feeder jammed",
+                                message_vi="Kẹt giấy trong khay nạp.")
+        return super().capture()
+
+
+def test_a_paper_jam_refuses_that_shot_but_keeps_the_scanner_open(box, dossier_code):
+    cable = Cable()
+    scanners: list[JammingScanner] = []
+
+    def make() -> JammingScanner:
+        scanners.append(JammingScanner(cable))
+        return scanners[-1]
+
+    with running_service(box, make) as (service, client):
+        wait_for(lambda: service.status()["camera"]["available"], "the scanner to open")
+        client.set_target(dossier_code)
+        scanners[-1].jam_next = True
+        with pytest.raises(ServiceError, match="jammed"):
+            client.shoot(1)
+        assert service.status()["camera"]["available"]  # not closed and reopened for a jam
+        [page] = client.shoot(1)["pages"]  # the operator cleared the jam: the next shot works
+    assert cable.opened == 1 and page["position"] == 1
+    assert box.db.conn.execute("SELECT count(*) FROM captures").fetchone()[0] == 1
