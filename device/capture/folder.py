@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from device.capture.camera import CameraCapabilities, CameraError, Capture
+from device.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class FolderCamera:
                  timeout_s: float = 60.0, reject_after_s: float = 600.0,
                  expected_resolution: tuple[int, int] = A4_300DPI) -> None:
         if settle_s < 0 or poll_s <= 0 or timeout_s < 0:
-            raise CameraError("settle_s and timeout_s cannot be negative and poll_s must be positive")
+            raise ConfigError("settle_s and timeout_s cannot be negative and poll_s must be positive")
         self.folder = Path(folder)
         self.settle_s, self.poll_s, self.timeout_s = float(settle_s), float(poll_s), float(timeout_s)
         self.reject_after_s = float(reject_after_s)

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from device.capture.camera import CameraCapabilities, CameraError, Capture
+from device.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,9 @@ class PiCamera:
                  preview_width: int = PREVIEW_WIDTH, buffer_count: int = 2, autofocus: str = "each",
                  timeout_s: float = 5.0, picamera2_factory: Picamera2Factory | None = None) -> None:
         if autofocus not in AUTOFOCUS_MODES:
-            raise CameraError(f"autofocus must be one of {', '.join(AUTOFOCUS_MODES)}, not {autofocus!r}")
+            raise ConfigError(f"autofocus must be one of {', '.join(AUTOFOCUS_MODES)}, not {autofocus!r}")
         if buffer_count < 1 or timeout_s <= 0:
-            raise CameraError("buffer_count must be at least 1 and timeout_s positive")
+            raise ConfigError("buffer_count must be at least 1 and timeout_s positive")
         self._factory = picamera2_factory or import_picamera2()
         self.camera_num = int(camera_num)
         self._still_size = tuple(still_size) if still_size else None

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from device.capture.camera import CameraCapabilities, CameraError, Capture
+from device.errors import ConfigError
 from device.capture.scanimage import DeviceOptions, Scanimage, ScannerError, ScannerNotFoundError
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ class SaneScanner:
                  source: str = "flatbed", area_mm: tuple[float, float] | None = None,
                  scanimage: str | os.PathLike[str] = "scanimage", timeout_s: float = 120.0,
                  extra_options: Sequence[str] = ()) -> None:
-        if not 50 <= int(resolution) <= 4800:
-            raise CameraError(f"resolution must be between 50 and 4800 dpi, not {resolution}")
+        if isinstance(resolution, bool) or not isinstance(resolution, int) or not 50 <= resolution <= 4800:
+            raise ConfigError(f"resolution must be a whole number of dpi from 50 to 4800, not {resolution!r}")
         self._tool = Scanimage(scanimage, timeout_s)
         self.device = device
         self.resolution = int(resolution)

@@ -347,7 +347,7 @@ def _first_camera(factory: Callable[[], Camera], kind: str) -> Camera | None:
         return factory()
     except ConfigError:
         raise
-    except TypeError as exc:  # an option the driver does not take
+    except (TypeError, ValueError) as exc:  # an option the driver does not take, or of a wrong type
         raise ConfigError(f"capture.camera_options do not suit camera {kind!r}: {exc}") from None
     except CameraError as exc:
         log.warning("camera %s cannot be opened yet: %s; the service starts and keeps trying", kind, exc)

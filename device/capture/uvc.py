@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from device.capture.camera import CameraCapabilities, CameraError, Capture
+from device.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class UvcCamera:
                  warmup_frames: int = DEFAULT_WARMUP_FRAMES, drain_frames: int | None = None,
                  fourcc: str | None = "MJPG") -> None:
         if warmup_frames < 1 or (drain_frames is not None and drain_frames < 0):
-            raise CameraError("warmup_frames must be at least 1 and drain_frames cannot be negative")
+            raise ConfigError("warmup_frames must be at least 1 and drain_frames cannot be negative")
         self.device = device
         self._resolutions = [tuple(map(int, size)) for size in resolutions]
         self._warmup = int(warmup_frames)

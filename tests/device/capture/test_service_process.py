@@ -127,3 +127,19 @@ def test_a_socket_path_too_long_is_a_configuration_error(tmp_path, config_file):
     assert sohoa("init").exit_code == 0
     result = sohoa("capture", "serve")
     assert result.exit_code == 78 and "longer than 107 bytes" in result.stderr
+
+
+@pytest.mark.parametrize("options", ['{resolution = "high"}', "{resolution = 20}"])
+def test_serve_with_a_scanner_option_of_a_wrong_value_exits_78_instead_of_restart_looping(
+        tmp_path, config_file, options):
+    """A wrong value is a configuration error (systemd does not restart on 78), not a camera
+    that failed (which the service would retry for ever) nor a crash (restarted every 2 s)."""
+    sohoa = Sohoa(tmp_path / "data", config_file)
+    assert sohoa("init").exit_code == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(config_file.read_text().replace("{resolution = [760, 1014], seed = 5}", options),
+                   encoding="utf-8")
+    result = Sohoa(tmp_path / "data", bad)("capture", "serve", "--camera", "sane")
+    assert result.exit_code == 78, result.stderr
+    assert "resolution" in result.stderr
+    assert not (tmp_path / "data" / "run" / "capture.sock").exists()
