@@ -199,8 +199,11 @@ def _has_javascript(pdf: pikepdf.Pdf) -> bool:
 
 
 def import_files(box: Box, file_code: str, paths: Sequence[Path], *, actor: str,
-                 document_seq: int | None = None) -> ImportReport:
-    """Add files as the pages of a new document (or append to document `document_seq`)."""
+                 document_seq: int | None = None, spread: bool = False) -> ImportReport:
+    """Add files as the pages of a new document (or append to document `document_seq`).
+    `spread`: each image (or PDF page) is a photo of an open register, split into its left
+    and right pages (one capture, two pages); one that does not split stays one page and its
+    capture is flagged qc.spread_not_found."""
     dossier = load(box, file_code)
     lifecycle.require_editable(dossier["state"])
     if document_seq is not None and records.document_by_seq(box.db, dossier["id"], document_seq) is None:
@@ -208,13 +211,50 @@ def import_files(box: Box, file_code: str, paths: Sequence[Path], *, actor: str,
     checked = [check_file(Path(path), box.config.settings.storage) for path in paths]
     if not checked:
         raise UnsupportedFileError("no files given; nothing was imported")
+    limit = box.config.settings.storage.max_image_megapixels * 1_000_000
+    layouts = [_split_file(item, limit) if spread else _one_page_a_frame(item) for item in checked]
     box.blobs.ensure_space(sum(len(item.data) for item in checked))
     hashes = [box.blobs.put(item.data) for item in checked]
-    return _record(box, dossier, checked, hashes, actor, document_seq)
+    return _record(box, dossier, checked, hashes, actor, document_seq, layouts)
+
+
+def _one_page_a_frame(item: CheckedFile) -> tuple[list[NewPage], dict | None]:
+    return [NewPage(frame=index) for index in range(item.frames)], None
+
+
+def _split_file(item: CheckedFile, max_pixels: int) -> tuple[list[NewPage], dict | None]:
+    """The pages of a file of open-register photos (left then right of each frame), and the
+    capture's QC record: qc.spread_not_found when a frame did not split."""
+    from device.imaging.quality import spread_not_found
+    from device.imaging.spread import split_spread
+    from device.records.sheets import spread_sides
+    from device.worker.source import decode_page  # it imports this module
+
+    pages: list[NewPage] = []
+    found: list[dict] = []
+    for frame in range(item.frames):
+        image, _dpi = decode_page(item.data, item.media_type, frame, max_pixels=max_pixels)
+        split = split_spread(image)
+        del image
+        found.append({"frame": frame, "applied": split.applied, "reason": split.reason})
+        if not split.applied:
+            pages.append(NewPage(frame=frame))
+            continue
+        for side, quad in zip(spread_sides(2), split.pages, strict=True):
+            region = [[round(float(x), 2), round(float(y), 2)] for x, y in quad]
+            pages.append(NewPage(frame=frame, side=side, region=region))
+    missed = [entry["reason"] for entry in found if not entry["applied"]]
+    if not missed:
+        return pages, {"spread": found}
+    flag = spread_not_found(missed[0])
+    log.info("%s: %d of %d frames are not an open register's two pages", item.path.name,
+             len(missed), item.frames)
+    return pages, {"flags": [{"key": flag.key, "flagged": True, "score": flag.score,
+                              "reason_key": flag.reason_key}], "spread": found}
 
 
 def _record(box: Box, dossier: dict, checked: list[CheckedFile], hashes: list[str], actor: str,
-            document_seq: int | None) -> ImportReport:
+            document_seq: int | None, layouts: list[tuple[list[NewPage], dict | None]]) -> ImportReport:
     max_attempts = box.config.settings.jobs.max_attempts
     with transaction(box.db):
         dossier = load(box, dossier["file_code"])  # re-read under the write lock
@@ -225,17 +265,17 @@ def _record(box: Box, dossier: dict, checked: list[CheckedFile], hashes: list[st
             document = records.document_by_seq(box.db, dossier["id"], document_seq)
             document_id, seq = document["id"], document_seq
         report = ImportReport(doc_id=doc_id(dossier["file_code"], seq))
-        for item, sha256 in zip(checked, hashes, strict=True):
+        for item, sha256, (pages, qc) in zip(checked, hashes, layouts, strict=True):
             capture_id = record_capture(
                 box.db, raw_sha256=sha256, media_type=item.media_type, source="import",
                 dossier_id=dossier["id"], original_name=item.path.name, width=item.width,
-                height=item.height, frames=item.frames)
-            page_ids = add_pages(box.db, document_id, capture_id,
-                                 [NewPage(frame=index) for index in range(item.frames)])
-            for frame, page_id in enumerate(page_ids):
+                height=item.height, frames=item.frames, qc=qc)
+            flags = [flag["reason_key"] for flag in (qc or {}).get("flags", [])]
+            page_ids = add_pages(box.db, document_id, capture_id, pages)
+            for page, page_id in zip(pages, page_ids, strict=True):
                 enqueue(box.db, PROCESS_PAGE, f"page:{page_id}", max_attempts)
-                report.pages.append({"id": page_id, "file": str(item.path), "frame": frame,
-                                     "sha256": sha256})
+                report.pages.append({"id": page_id, "file": str(item.path), "frame": page.frame,
+                                     "sha256": sha256, "side": page.side, "flags": flags})
         record_event(box.db, actor, "document.import", "document", document_id,
                      {"docId": report.doc_id, "files": [c.path.name for c in checked],
                       "pages": [p["id"] for p in report.pages]})

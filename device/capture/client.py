@@ -81,9 +81,14 @@ class CaptureClient:
     def target(self) -> dict[str, Any] | None:
         return self._request("GET", "/target")["target"]
 
-    def set_target(self, dossier: str, document: int | None = None) -> dict[str, Any]:
-        """Aim at `document` (a seq) of `dossier`, or at a new document when it is None."""
-        return self._request("PUT", "/target", {"dossier": dossier, "document": document})["target"]
+    def set_target(self, dossier: str, document: int | None = None,
+                   layout: str | None = None) -> dict[str, Any]:
+        """Aim at `document` (a seq) of `dossier`, or at a new document when it is None;
+        `layout` ("page" or "spread": an open register's two pages a shot) if given."""
+        body: dict[str, Any] = {"dossier": dossier, "document": document}
+        if layout is not None:
+            body["layout"] = layout
+        return self._request("PUT", "/target", body)["target"]
 
     def shoot(self, count: int = 1, *, actor: str | None = None) -> dict[str, Any]:
         """Shoot `count` pages into the target; returns {"pages": [...], "target": {...}} once

@@ -2,7 +2,7 @@
 
 The socket is the whole authentication: its folder is 0750 and the socket 0660, so only the
 `sohoa` user and group (the web UI, the CLI run as sohoa) can connect. Endpoints:
-`GET /status`, `GET /target`, `PUT /target` {dossier, document: seq|null},
+`GET /status`, `GET /target`, `PUT /target` {dossier, document: seq|null, layout?: page|spread},
 `POST /shoot` {count?, actor?}, `GET /preview.mjpg`, `GET /preview.jpg`.
 """
 
@@ -138,11 +138,12 @@ class CaptureHandler(BaseHTTPRequestHandler):
 
     def _put_target(self, _stored: list) -> None:
         body = self._body(required=True)
-        _only_keys(body, {"dossier", "document"})
+        _only_keys(body, {"dossier", "document", "layout"})
         if "dossier" not in body:
             raise InputError("the body must name a dossier: {\"dossier\": fileCode, \"document\": seq|null}",
                              message_vi="Hãy chọn một hồ sơ.")
-        target = self.server.service.set_target(body["dossier"], body.get("document"))
+        target = self.server.service.set_target(body["dossier"], body.get("document"),
+                                                body.get("layout", "page"))
         self._json(HTTPStatus.OK, {"target": target.as_dict()})
 
     def _post_shoot(self, stored: list) -> None:

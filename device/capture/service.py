@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ import numpy as np
 from device.box import Box
 from device.capture.camera import Camera, CameraCapabilities, Capture
 from device.capture.preview import PreviewFrame, PreviewProducer
-from device.capture.shoot import ShotResult, iter_shots
+from device.capture.shoot import LAYOUTS, ShotResult, iter_shots
 from device.capture.supervisor import CameraSupervisor, CameraUnavailableError, capabilities_json
 from device.capture.triggers import Trigger
 from device.catalog.dossiers import load
@@ -43,17 +43,19 @@ MAX_SHOTS_PER_REQUEST = 100  # one request stays a few minutes at most
 
 @dataclass(frozen=True)
 class Target:
-    """Where the next shot goes: a dossier, its document `document` (None: a new one), and the
-    position the next page will take (as of the last shot or target change; None if unknown)."""
+    """Where the next shot goes: a dossier, its document `document` (None: a new one), the
+    position the next page will take (as of the last shot or target change; None if unknown)
+    and what a shot holds: one page, or an open register's two pages (`layout` "spread")."""
 
     dossier: str
     document: int | None
     position: int | None = 1
+    layout: str = "page"
 
     def as_dict(self) -> dict[str, Any]:
         return {"dossier": self.dossier, "document": self.document,
                 "docId": doc_id(self.dossier, self.document) if self.document else None,
-                "next_position": self.position}
+                "next_position": self.position, "layout": self.layout}
 
 
 class _ServiceCamera:
@@ -156,16 +158,20 @@ class CaptureService:
     def target(self) -> Target | None:
         return self._target
 
-    def set_target(self, dossier: object, document: object) -> Target:
-        """Aim at an editable dossier's document (None: a new document at the next shot)."""
+    def set_target(self, dossier: object, document: object, layout: object = "page") -> Target:
+        """Aim at an editable dossier's document (None: a new document at the next shot);
+        `layout` "spread": each shot is an open register's two facing pages."""
         if not isinstance(dossier, str) or not dossier.strip():
             raise InputError("dossier must be a fileCode", message_vi="Hãy chọn một hồ sơ.")
+        if layout not in LAYOUTS:
+            raise InputError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}",
+                             message_vi="Kiểu chụp phải là một trang (page) hoặc sổ mở (spread).")
         if document is not None and (isinstance(document, bool) or not isinstance(document, int)
                                      or document < 1):
             raise InputError(f"document must be a number from 1, or null for a new document; not "
                              f"{document!r}", message_vi="Số thứ tự tài liệu không hợp lệ.")
         with self._work_lock:
-            target = self._resolve(dossier.strip(), document)
+            target = replace(self._resolve(dossier.strip(), document), layout=str(layout))
             self._save_target(target)
             self._target = target
         log.info("target set to %s", target.as_dict())
@@ -190,7 +196,8 @@ class CaptureService:
                                  message_vi="Chưa chọn hồ sơ để chụp vào.")
             camera = _ServiceCamera(self, self.supervisor.current())
             shots = iter_shots(self.box, camera, target.dossier, count=count, actor=actor,
-                               document=target.document, hand_detector=self.hand_detector)
+                               document=target.document, hand_detector=self.hand_detector,
+                               layout=target.layout)
             for result in shots:
                 results.append(result)
                 self._shots += 1
@@ -243,7 +250,7 @@ class CaptureService:
 
     def _advance_target(self, target: Target, result: ShotResult) -> Target:
         _, seq = split_doc_id(result.doc_id)
-        self._target = Target(target.dossier, seq, result.position + 1)
+        self._target = Target(target.dossier, seq, result.last_position + 1, target.layout)
         if target.document != seq:  # a new document was made: later shots must go into it
             try:
                 self._save_target(self._target)
@@ -252,7 +259,8 @@ class CaptureService:
         return self._target
 
     def _save_target(self, target: Target) -> None:
-        data = json.dumps({"dossier": target.dossier, "document": target.document}).encode()
+        data = json.dumps({"dossier": target.dossier, "document": target.document,
+                           "layout": target.layout}).encode()
         with atomic_output(self._target_file, mode=0o640) as handle:
             handle.write(data)
 
@@ -260,7 +268,9 @@ class CaptureService:
         try:
             data = json.loads(self._target_file.read_text(encoding="utf-8"))
             dossier, document = data["dossier"], data["document"]
-            if not isinstance(dossier, str) or not (document is None or type(document) is int):
+            layout = data.get("layout", "page")  # files saved before layouts existed: one page
+            if (not isinstance(dossier, str) or not (document is None or type(document) is int)
+                    or layout not in LAYOUTS):
                 raise TypeError(f"unexpected content {data!r}")
         except FileNotFoundError:
             return None
@@ -268,10 +278,10 @@ class CaptureService:
             log.warning("ignoring the saved target %s: %s", self._target_file, exc)
             return None
         try:
-            return self._resolve(dossier, document)
+            return replace(self._resolve(dossier, document), layout=layout)
         except SohoaError as exc:
             log.warning("the saved target %s/%s cannot be shot into now: %s", dossier, document, exc)
-            return Target(dossier, document, None)
+            return Target(dossier, document, None, layout)
 
     def _run_trigger(self, trigger: Trigger) -> None:
         try:

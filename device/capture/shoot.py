@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -21,10 +21,12 @@ from device.db.events import record_event
 from device.db.jobs import enqueue
 from device.db.pages import NewPage, add_pages, last_capture_fingerprint, page_by_id, record_capture
 from device.errors import InputError, NotFoundError
-from device.imaging.quality import HandDetector, QcFlag, QcParams, QcVerdict, assess, default_hand_detector
+from device.imaging.quality import (HandDetector, QcFlag, QcParams, QcVerdict, assess, default_hand_detector,
+                                    spread_not_found)
 from device.intake import PROCESS_PAGE
 from device.records import lifecycle
 from device.records.identifiers import doc_id
+from device.records.sheets import spread_sides
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +35,15 @@ JPEG_QUALITY = 92  # keeps text edges (DESIGN.md, Formats); a 12 MP page photo i
 # per pixel; 0.5 leaves room for busy pages (newsprint, maps) without under-asking.
 _ESTIMATED_BYTES_PER_PIXEL = 0.5
 MAX_SHOTS = 1000  # one call; a longer run is a sign of a wrong --count
+#: What one shot holds: one page, or an open register's two facing pages ("spread").
+LAYOUTS = ("page", "spread")
 
 
 @dataclass(frozen=True)
 class ShotResult:
-    """One stored shot, reported only after its commit: what was stored and how long it took."""
+    """One stored shot, reported only after its commit: what was stored and how long it took.
+    A split open register is two pages (left, then right); `page_id` and `position` are the
+    first one's."""
 
     page_id: int
     capture_id: int
@@ -45,16 +51,26 @@ class ShotResult:
     sha256: str
     flags: tuple[QcFlag, ...]  # only the checks that fired
     timings_ms: dict[str, float] = field(default_factory=dict)
-    position: int = 0  # the page's place in its document, from 1
+    position: int = 0  # the (first) page's place in its document, from 1
+    page_ids: tuple[int, ...] = ()  # every page of the shot, in order (empty: just page_id)
 
     @property
     def ok(self) -> bool:
         return not self.flags
 
+    @property
+    def pages(self) -> tuple[int, ...]:
+        return self.page_ids or (self.page_id,)
+
+    @property
+    def last_position(self) -> int:
+        return self.position + len(self.pages) - 1
+
     def as_dict(self) -> dict[str, Any]:
-        return {"page": self.page_id, "capture": self.capture_id, "docId": self.doc_id,
-                "position": self.position, "sha256": self.sha256, "ok": self.ok,
-                "flags": [_flag_json(flag) for flag in self.flags], "timings_ms": self.timings_ms}
+        return {"page": self.page_id, "pages": list(self.pages), "capture": self.capture_id,
+                "docId": self.doc_id, "position": self.position, "sha256": self.sha256,
+                "ok": self.ok, "flags": [_flag_json(flag) for flag in self.flags],
+                "timings_ms": self.timings_ms}
 
 
 def _flag_json(flag: QcFlag) -> dict[str, Any]:
@@ -95,11 +111,14 @@ def check_capture(capture: object, camera_name: str) -> np.ndarray:
 
 
 def _refuse_early(box: Box, camera: Camera, file_code: str, count: int, defect: str | None,
-                  seq: int | None) -> tuple[dict, tuple[int, int] | None]:
+                  seq: int | None, layout: str) -> tuple[dict, tuple[int, int] | None]:
     """Every check that can be made before the first shot; returns the dossier and the
     (id, seq) of the existing document to append to (None: the first shot makes a new one)."""
     if not 1 <= count <= MAX_SHOTS:
         raise InputError(f"count must be between 1 and {MAX_SHOTS}, not {count}")
+    if layout not in LAYOUTS:
+        raise InputError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}",
+                         message_vi="Kiểu chụp phải là một trang (page) hoặc sổ mở (spread).")
     if defect is not None and not isinstance(camera, SimulatedCamera):
         raise InputError("defects can only be asked of the simulated camera")
     dossier = load(box, file_code)
@@ -118,17 +137,17 @@ def _refuse_early(box: Box, camera: Camera, file_code: str, count: int, defect: 
 
 def shoot(box: Box, camera: Camera, file_code: str, *, count: int, actor: str,
           document: int | None = None, defect: str | None = None,
-          hand_detector: HandDetector | None = None) -> list[ShotResult]:
+          hand_detector: HandDetector | None = None, layout: str = "page") -> list[ShotResult]:
     """Take `count` shots into a new document of dossier `file_code`, or appended to its
     existing document `document` (see `iter_shots`)."""
     return list(iter_shots(box, camera, file_code, count=count, actor=actor, document=document,
-                           defect=defect, hand_detector=hand_detector))
+                           defect=defect, hand_detector=hand_detector, layout=layout))
 
 
 def iter_shots(box: Box, camera: Camera, file_code: str, *, count: int, actor: str,
                document: int | None = None, defect: str | None = None,
                hand_detector: HandDetector | None = None,
-               params: QcParams = QcParams()) -> Iterator[ShotResult]:
+               params: QcParams = QcParams(), layout: str = "page") -> Iterator[ShotResult]:
     """Check at once that the run may start, then yield each shot once it is durable and
     committed, so that it can be acknowledged at once.
 
@@ -137,15 +156,36 @@ def iter_shots(box: Box, camera: Camera, file_code: str, *, count: int, actor: s
     existing document; without it the first shot creates a new document and the others are
     appended to it. A camera failure stops the run: the shots already yielded stay stored,
     the failed one stores nothing. `defect` (simulated camera only) is applied to every shot.
+    `layout` "spread": each shot is an open register, split at the shutter into its left and
+    right pages (one capture, two pages); one that does not split is one page flagged
+    qc.spread_not_found, to be retaken.
     """
-    dossier, existing = _refuse_early(box, camera, file_code, count, defect, document)
+    dossier, existing = _refuse_early(box, camera, file_code, count, defect, document, layout)
     detector = hand_detector if hand_detector is not None else default_hand_detector()
-    return _shots(box, camera, dossier, existing, count, actor, defect, detector, params)
+    return _shots(box, camera, dossier, existing, count, actor, defect, detector, params, layout)
+
+
+def _split_pages(image: np.ndarray, verdict: QcVerdict, layout: str) -> tuple[list[NewPage], QcVerdict, dict]:
+    """The pages a shot holds, its verdict (with qc.spread_not_found when an open register did
+    not split) and what the splitter found, for the capture's record."""
+    if layout != "spread":
+        return [NewPage()], verdict, {}
+    from device.imaging.spread import split_spread  # only when shooting registers
+
+    split = split_spread(image, detection=verdict.page)
+    record = {"applied": split.applied, "reason": split.reason, "details": split.details}
+    if not split.applied:
+        flag = spread_not_found(split.reason)
+        return [NewPage()], replace(verdict, flags=(*verdict.flags, flag)), record
+    sides = spread_sides(len(split.pages))
+    pages = [NewPage(side=side, region=[[round(float(x), 2), round(float(y), 2)] for x, y in quad])
+             for side, quad in zip(sides, split.pages, strict=True)]
+    return pages, verdict, record
 
 
 def _shots(box: Box, camera: Camera, dossier: dict, document: tuple[int, int] | None, count: int,
            actor: str, defect: str | None, detector: HandDetector | None,
-           params: QcParams) -> Iterator[ShotResult]:
+           params: QcParams, layout: str) -> Iterator[ShotResult]:
     name = camera.capabilities.name
     # `document` is (id, seq) of the document being filled; None until the first shot makes it.
     # A page shot twice is a duplicate even across two runs (the pedal pressed again later).
@@ -162,15 +202,19 @@ def _shots(box: Box, camera: Camera, dossier: dict, document: tuple[int, int] | 
         verdict = assess(image, previous, params, hand_detector=detector)
         previous = verdict.fingerprint
         times["qc_ms"] = _lap(started, times)
+        pages, verdict, split = _split_pages(image, verdict, layout)
+        if layout == "spread":
+            times["split_ms"] = _lap(started, times)
         sha256 = box.blobs.put(data)
         times["store_ms"] = _lap(started, times)
-        result, document = _record_shot(box, dossier, document, capture, image, sha256, verdict, actor)
+        result, document = _record_shot(box, dossier, document, capture, image, sha256, verdict,
+                                        actor, pages, split)
         times["commit_ms"] = _lap(started, times)
         times["total_ms"] = round((time.perf_counter() - started) * 1000.0, 2)
-        log.info("page %d (%s, shot %d/%d): stored, qc %s, %.0f ms", result.page_id, result.doc_id,
-                 index + 1, count, ", ".join(verdict.reasons) or "ok", times["total_ms"])
-        yield ShotResult(result.page_id, result.capture_id, result.doc_id, sha256,
-                         tuple(flag for flag in verdict.flags if flag.flagged), times, result.position)
+        log.info("page %s (%s, shot %d/%d): stored, qc %s, %.0f ms",
+                 "+".join(map(str, result.pages)), result.doc_id, index + 1, count,
+                 ", ".join(verdict.reasons) or "ok", times["total_ms"])
+        yield replace(result, flags=tuple(flag for flag in verdict.flags if flag.flagged), timings_ms=times)
 
 
 def _lap(started: float, times: dict[str, float] | None = None) -> float:
@@ -180,9 +224,9 @@ def _lap(started: float, times: dict[str, float] | None = None) -> float:
 
 
 def _record_shot(box: Box, dossier: dict, document: tuple[int, int] | None, capture: Capture,
-                 image: np.ndarray, sha256: str, verdict: QcVerdict,
-                 actor: str) -> tuple[ShotResult, tuple[int, int]]:
-    """One transaction, after the blob is durable: capture, page, job and audit event."""
+                 image: np.ndarray, sha256: str, verdict: QcVerdict, actor: str,
+                 pages: list[NewPage], split: dict) -> tuple[ShotResult, tuple[int, int]]:
+    """One transaction, after the blob is durable: capture, its pages, their jobs and events."""
     with transaction(box.db):
         dossier = load(box, dossier["file_code"])  # re-read under the write lock
         lifecycle.require_editable(dossier["state"])
@@ -192,15 +236,18 @@ def _record_shot(box: Box, dossier: dict, document: tuple[int, int] | None, capt
             raise NotFoundError(f"document {doc_id(dossier['file_code'], document[1])} was removed "
                                 "while shooting; the shots already stored are kept")
         height, width = image.shape[:2]
+        qc = verdict_json(verdict) | ({"spread": split} if split else {})
         capture_id = record_capture(
             box.db, raw_sha256=sha256, media_type="image/jpeg",
-            source=f"camera:{capture.camera_name}", dossier_id=dossier["id"], width=width, height=height, qc=verdict_json(verdict))
-        [page_id] = add_pages(box.db, document[0], capture_id, [NewPage()])
-        position = int(page_by_id(box.db, page_id)["position"])  # type: ignore[index]
-        enqueue(box.db, PROCESS_PAGE, f"page:{page_id}", box.config.settings.jobs.max_attempts)
+            source=f"camera:{capture.camera_name}", dossier_id=dossier["id"], width=width, height=height, qc=qc)
+        page_ids = add_pages(box.db, document[0], capture_id, pages)
+        position = int(page_by_id(box.db, page_ids[0])["position"])  # type: ignore[index]
         document_text = doc_id(dossier["file_code"], document[1])
-        record_event(box.db, actor, "page.capture", "page", page_id,
-                     {"docId": document_text, "capture": capture_id, "sha256": sha256,
-                      "qc": verdict.reasons})
-    return ShotResult(page_id, capture_id, document_text, sha256, (), position=position), document
+        for page_id, page in zip(page_ids, pages, strict=True):
+            enqueue(box.db, PROCESS_PAGE, f"page:{page_id}", box.config.settings.jobs.max_attempts)
+            record_event(box.db, actor, "page.capture", "page", page_id,
+                         {"docId": document_text, "capture": capture_id, "sha256": sha256,
+                          "side": page.side, "qc": verdict.reasons})
+    return ShotResult(page_ids[0], capture_id, document_text, sha256, (), position=position,
+                      page_ids=tuple(page_ids)), document
 

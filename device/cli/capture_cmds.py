@@ -31,10 +31,13 @@ def capture() -> None:
 
 
 def page_line(page: dict[str, Any]) -> str:
-    """`page 12: ok` or `page 13: qc.blur (0.83), qc.skew (6.2)` from a stored page's JSON."""
+    """`page 12: ok` or `page 13: qc.blur (0.83), qc.skew (6.2)` from a stored shot's JSON;
+    an open register's two pages: `pages 14+15: ok`."""
+    ids = page.get("pages") or [page["page"]]
+    name = f"page {ids[0]}" if len(ids) == 1 else "pages " + "+".join(map(str, ids))
     if page["ok"]:
-        return f"page {page['page']}: ok"
-    return f"page {page['page']}: " + ", ".join(
+        return f"{name}: ok"
+    return f"{name}: " + ", ".join(
         f"{flag['reason_key']} ({round(flag['score'], 2):g})" for flag in page["flags"])
 
 
@@ -101,7 +104,8 @@ def _target_text(target: dict[str, Any] | None) -> str:
         return "none (set one with `sohoa capture target --dossier CODE`)"
     where = target["docId"] or f"a new document of {target['dossier']}"
     position = target["next_position"]
-    return where + (f", next page {position}" if position else "")
+    spread = ", open register (two pages a shot)" if target.get("layout") == "spread" else ""
+    return where + (f", next page {position}" if position else "") + spread
 
 
 @capture.command("target")
@@ -109,17 +113,20 @@ def _target_text(target: dict[str, Any] | None) -> str:
 @click.option("--document", type=click.IntRange(min=1), default=None,
               help="Append to this document (its number in the dossier).")
 @click.option("--new-document", is_flag=True, help="Start a new document at the next shot (default).")
+@click.option("--spread", is_flag=True,
+              help="Each shot is an open register: split into its left and right pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print the target as JSON.")
 @pass_context
 def capture_target(context: CliContext, file_code: str | None, document: int | None,
-                   new_document: bool, as_json: bool) -> None:
+                   new_document: bool, spread: bool, as_json: bool) -> None:
     """Show where shots go, or set it: a dossier and one of its documents or a new one."""
     if document is not None and new_document:
         raise InputError("give --document SEQ or --new-document, not both")
-    if file_code is None and (document is not None or new_document):
-        raise InputError("--document and --new-document need --dossier")
+    if file_code is None and (document is not None or new_document or spread):
+        raise InputError("--document, --new-document and --spread need --dossier")
+    layout = "spread" if spread else "page"
     with _client(context) as client:
-        target = client.set_target(file_code, document) if file_code else client.target()
+        target = client.set_target(file_code, document, layout) if file_code else client.target()
     if as_json:
         echo_json(target)
     else:
@@ -151,21 +158,24 @@ def capture_trigger(context: CliContext, count: int, as_json: bool) -> None:
 @click.option("--defect", type=click.Choice(DEFECTS), default=None,
               help="Simulated camera only: put this defect in every shot.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulated camera only.")
+@click.option("--spread", is_flag=True, help="Each shot is an open register: split into its left "
+              "and right pages (the simulated camera then shows an open register).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored pages as a JSON list.")
 @pass_context
 def capture_shoot(context: CliContext, file_code: str, count: int, camera_name: str,
-                  defect: str | None, seed: int, as_json: bool) -> None:
+                  defect: str | None, seed: int, spread: bool, as_json: bool) -> None:
     """Shoot pages into a new document of a dossier; each is printed once it is stored.
 
     When the capture service runs, it owns the camera: the shots go through it (its target
     becomes a new document of the dossier) and --camera, --defect and --seed cannot be used.
     """
+    layout = "spread" if spread else "page"
     with _client(context) as client:
         if client.is_serving():
             _refuse_local_options(client, camera_name, defect)
-            _shoot_through_service(context, client, file_code, count, as_json)
+            _shoot_through_service(context, client, file_code, count, as_json, layout)
             return
-    _shoot_here(context, file_code, count, camera_name, defect, seed, as_json)
+    _shoot_here(context, file_code, count, camera_name, defect, seed, as_json, layout)
 
 
 def _refuse_local_options(client: CaptureClient, camera_name: str, defect: str | None) -> None:
@@ -179,9 +189,9 @@ def _refuse_local_options(client: CaptureClient, camera_name: str, defect: str |
 
 
 def _shoot_through_service(context: CliContext, client: CaptureClient, file_code: str,
-                           count: int, as_json: bool) -> None:
-    """One request per page, so each is printed as soon as the service has stored it."""
-    client.set_target(file_code, None)
+                           count: int, as_json: bool, layout: str) -> None:
+    """One request per shot, so each is printed as soon as the service has stored it."""
+    client.set_target(file_code, None, layout)
     stored: list[dict[str, Any]] = []
     try:
         for _ in range(count):
@@ -198,14 +208,19 @@ def _shoot_through_service(context: CliContext, client: CaptureClient, file_code
 
 
 def _shoot_here(context: CliContext, file_code: str, count: int, camera_name: str,
-                defect: str | None, seed: int, as_json: bool) -> None:
+                defect: str | None, seed: int, as_json: bool, layout: str = "page") -> None:
     from device.capture.shoot import iter_shots  # OpenCV and the QC models: only when shooting
 
-    camera = open_camera(camera_name, **({"seed": seed} if camera_name == "simulated" else {}))
+    if camera_name == "simulated" and layout == "spread":
+        from device.capture.sim_spread import SpreadCamera  # the simulator's open register
+
+        camera = SpreadCamera(seed=seed)
+    else:
+        camera = open_camera(camera_name, **({"seed": seed} if camera_name == "simulated" else {}))
     stored: list[ShotResult] = []
     try:
         shots = iter_shots(context.box(), camera, file_code, count=count, actor=context.actor,
-                           defect=defect)  # refuses a closed dossier or a full disk at once
+                           defect=defect, layout=layout)  # refuses a closed dossier or a full disk at once
         camera.start()
         for result in shots:
             stored.append(result)

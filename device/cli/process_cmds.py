@@ -27,18 +27,47 @@ class FilePage:
     media_type: str
     frame: int
     max_megapixels: int
+    spread: bool = False  # the page is a photo of an open register: split it first
 
 
 def process_file_page(page: FilePage):
     """Page-process entry: decode the page (a PDF page rendered as the worker does) and run
-    the pipeline with this process's engine."""
+    the pipeline with this process's engine. With `spread`, a tuple of outcomes: the left and
+    right pages, or the whole photo flagged qc.spread_not_found."""
     from device.imaging.pipeline import process_image
     from device.worker.pool import current_engine
     from device.worker.source import decode_page
 
     image, dpi = decode_page(page.data, page.media_type, page.frame,
                              max_pixels=page.max_megapixels * 1_000_000)
+    if page.spread:
+        return _process_spread(image, dpi)
     return process_image(image, engine=current_engine(), source_dpi=dpi)
+
+
+def _process_spread(image, dpi: float | None) -> tuple:
+    """Split as `sohoa import --spread` and the capture do, then run each page as the worker
+    runs a page with a region (the box around its quad, the quad rectified)."""
+    from dataclasses import replace
+
+    from device.imaging.pipeline import process_image
+    from device.imaging.quality import spread_not_found
+    from device.imaging.spread import split_spread
+    from device.worker.pool import current_engine
+    from device.worker.source import crop_region
+
+    split = split_spread(image)
+    if split.applied:
+        outcomes = []
+        for quad in split.pages:
+            part, part_quad = crop_region(image, quad.tolist())
+            outcomes.append(process_image(part, engine=current_engine(), source_dpi=dpi,
+                                          page_quad=part_quad))
+        return tuple(outcomes)
+    outcome = process_image(image, engine=current_engine(), source_dpi=dpi)
+    flag = spread_not_found(split.reason)
+    entry = {"key": flag.key, "flagged": True, "score": flag.score, "reason_key": flag.reason_key}
+    return (replace(outcome, qc=[*outcome.qc, entry]),)
 
 
 def _write_outputs(out_dir: Path, name: str, outcome) -> None:
@@ -96,7 +125,7 @@ def _page_names(checked: list) -> list[tuple[object, int, str]]:
     return pages
 
 
-def _run(pages: list, jobs: int, limits, timeout_s: float):
+def _run(pages: list, jobs: int, limits, timeout_s: float, spread: bool = False):
     """Yield (page, outcome or PageFailure) in input order, from a pool of `jobs` processes."""
     from device.worker.pool import PagePool
 
@@ -110,7 +139,8 @@ def _run(pages: list, jobs: int, limits, timeout_s: float):
             while queue and pool.idle:
                 index, (item, frame, _) = queue.pop(0)
                 pool.submit(index, process_file_page,
-                            FilePage(item.data, item.media_type, frame, limits.max_image_megapixels))
+                            FilePage(item.data, item.media_type, frame, limits.max_image_megapixels,
+                                     spread))
             results.update(pool.collect(1.0))
             while following in results:
                 yield pages[following], results.pop(following)
@@ -125,9 +155,11 @@ def _run(pages: list, jobs: int, limits, timeout_s: float):
               help="Also write one PDF/A-2b file of all pages, in order.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Page processes (one OCR engine each).")
+@click.option("--spread", is_flag=True, help="Each input is a photo of an open register: write its "
+              "left and right pages as NAME.p1 and NAME.p2.")
 @pass_context
 def process(context: CliContext, files: tuple[Path, ...], out_dir: Path, pdf_path: Path | None,
-            jobs: int) -> None:
+            jobs: int, spread: bool) -> None:
     """Process image files (JPEG, PNG, TIFF, WebP) and PDFs into page masters with OCR text."""
     from device.archive.pdf import PdfMetadata, PdfPage, write_pdfa
     from device.worker.pool import PageFailure
@@ -138,21 +170,37 @@ def process(context: CliContext, files: tuple[Path, ...], out_dir: Path, pdf_pat
     pages = _page_names(checked)
     out_dir.mkdir(parents=True, exist_ok=True)
     pdf_pages = []
-    for (item, frame, name), outcome in _run(pages, jobs, settings.storage,
-                                             settings.worker.page_timeout_seconds):
+    numbered: dict[Path, int] = {}  # spread: pages written so far of each input
+    timeout_s = settings.worker.page_timeout_seconds * (2 if spread else 1)
+    for (item, frame, name), outcome in _run(pages, jobs, settings.storage, timeout_s, spread):
         if isinstance(outcome, PageFailure):
             click.echo(f"sohoa: error: {item.path} page {frame + 1}: {outcome.reason}", err=True)
             failed += 1
             continue
-        _write_outputs(out_dir, name, outcome)
-        pdf_pages.append(PdfPage.from_ocr(outcome.master_jpeg, outcome.dpi, outcome.ocr_result))
-        click.echo(f"{name}: {outcome.dpi:.0f} dpi, {len(outcome.text.split())} words, "
-                   f"{outcome.timings_ms['total'] / 1000:.1f} s")
+        outcomes = outcome if isinstance(outcome, tuple) else (outcome,)
+        for page_name, page in zip(_spread_names(item, name, len(outcomes), numbered)
+                                   if spread else [name], outcomes, strict=True):
+            _write_outputs(out_dir, page_name, page)
+            pdf_pages.append(PdfPage.from_ocr(page.master_jpeg, page.dpi, page.ocr_result))
+            flagged = [flag["reason_key"] for flag in page.qc if flag["key"] == "spread_not_found"]
+            click.echo(f"{page_name}: {page.dpi:.0f} dpi, {len(page.text.split())} words, "
+                       f"{page.timings_ms['total'] / 1000:.1f} s{''.join(', ' + f for f in flagged)}")
     if pdf_path is not None and pdf_pages:
         write_pdfa(pdf_pages, pdf_path, PdfMetadata(title=pdf_path.stem, identifier=pdf_path.stem))
         click.echo(f"wrote {pdf_path} ({len(pdf_pages)} pages)")
     if failed:
         raise ProcessingError(f"{failed} input(s) or page(s) could not be processed; see above")
+
+
+def _spread_names(item, name: str, count: int, numbered: dict[Path, int]) -> list[str]:
+    """Output names of the pages one spread photo gave: an input's pages are numbered in order
+    across its frames (S.p1, S.p2 for the left and right of the first); a one-frame input that
+    did not split keeps its plain name S."""
+    if item.frames == 1 and count == 1:
+        return [name]
+    start = numbered.get(item.path, 0)
+    numbered[item.path] = start + count
+    return [f"{item.path.stem}.p{start + index}" for index in range(1, count + 1)]
 
 
 COMMANDS = (process,)

@@ -41,20 +41,23 @@ def check_config(context: CliContext) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--document", "document_seq", type=click.IntRange(min=1), default=None,
               help="Append to this document (its STT) instead of creating a new one.")
+@click.option("--spread", is_flag=True,
+              help="Each image is an open register: split it into its left and right pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def import_command(context: CliContext, file_code: str, files: tuple[Path, ...],
-                   document_seq: int | None, as_json: bool) -> None:
+                   document_seq: int | None, spread: bool, as_json: bool) -> None:
     """Add image files and PDFs as the pages of one new document of dossier FILE_CODE."""
     report = import_files(context.box(), file_code, list(files), actor=context.actor,
-                          document_seq=document_seq)
+                          document_seq=document_seq, spread=spread)
     if as_json:
         echo_json({"docId": report.doc_id, "pages": report.pages})
         return
     for page in report.pages:
         click.echo(f"stored page {page['id']} of {report.doc_id} from {page['file']}"
-                   f"{' frame ' + str(page['frame'] + 1) if page['frame'] else ''} "
-                   f"sha256 {page['sha256']}")
+                   f"{' frame ' + str(page['frame'] + 1) if page['frame'] else ''}"
+                   f"{' (' + page['side'] + ')' if spread else ''} sha256 {page['sha256']}"
+                   f"{''.join(', ' + flag for flag in page['flags'])}")
 
 
 @click.command()

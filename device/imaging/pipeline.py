@@ -24,7 +24,7 @@ from device.imaging.dewarp import DewarpParams, dewarp
 from device.imaging.illumination import IlluminationParams, flatten
 from device.imaging.orientation import OrientationParams, orient
 from device.imaging.page import PageDetection, detect_page
-from device.imaging.quality import QcParams, assess
+from device.imaging.quality import QcParams, assess, check_skew
 from device.imaging.rectify import RectifyParams, flag_low_dpi, rectify
 from device.imaging.stages import StageResult
 
@@ -98,6 +98,7 @@ class _Work:
     params: PipelineParams
     source_dpi: float | None
     flat: bool = False
+    given_quad: np.ndarray | None = None  # the page's quad from the capture (one half of a spread)
     detection: PageDetection | None = None
     page: np.ndarray | None = None  # the colour master as it goes through the geometric stages
     quad: list[list[float]] | None = None
@@ -125,19 +126,24 @@ class _Work:
 def _qc(work: _Work) -> None:
     verdict = assess(work.image, params=work.params.qc)
     work.qc = [_flag_dict(f) for f in verdict.flags]
-    work.detection = verdict.page  # QC had to find the page; its quad is in input pixels
+    if work.given_quad is None:
+        work.detection = verdict.page  # QC had to find the page; its quad is in input pixels
+        return
+    # The page was found in the whole capture (one half of an open register): QC's own
+    # detection in this cut-out does not count. Skew is judged on the given quad; cut-off
+    # cannot be judged here (the gutter side runs on into the facing page), the shutter judged
+    # it on the whole capture; there is a page, so no no_page flag.
+    work.detection = PageDetection(work.given_quad, 1.0, "", "capture")
+    skew = _flag_dict(check_skew(work.given_quad, work.params.qc))
+    cutoff = {"key": "cutoff", "flagged": False, "score": 0.0, "reason_key": "qc.cutoff"}
+    work.qc = [skew if f["key"] == "skew" else cutoff if f["key"] == "cutoff" else f
+               for f in work.qc if f["key"] != "no_page"]
 
 
 def _detect(work: _Work) -> None:
-    # Finding the page costs ~50 ms on a 12 MP frame: reuse QC's answer when it ran.
+    # Finding the page costs ~50 ms on a 12 MP frame: reuse QC's answer (or the given quad).
     if work.detection is None and not work.flat:
         work.detection = detect_page(work.image, work.params.qc.page)
-
-
-def _split_spread(work: _Work) -> None:
-    # The place of the spread splitter (an open register's two pages out of one capture), a
-    # pure function written separately; until it is wired in, a capture is one page.
-    work.record("split_spread", StageResult(work.image, False, "split_spread.unavailable"))
 
 
 def _rectify(work: _Work) -> None:
@@ -146,6 +152,8 @@ def _rectify(work: _Work) -> None:
     else:
         stage = rectify(work.image, work.detection.quad if work.detection else None, work.params.rectify)
     work.page, work.reason = work.record("rectify", stage), stage.reason
+    work.stages["rectify"]["details"]["quad_from"] = (
+        "capture" if work.given_quad is not None else "none" if work.flat else "detector")
     if stage.applied:
         work.quad, work.dpi = stage.details["quad"], stage.details["dpi"]
         work.qc.append(_flag_dict(flag_low_dpi(work.dpi, work.params.low_dpi_floor)))
@@ -208,8 +216,9 @@ def _encode_ocr_image(work: _Work) -> None:
 #: The stages, in the order they run.
 STAGES: tuple[tuple[str, Callable[[_Work], None]], ...] = (
     ("qc", _qc),
+    # An open register's two pages are split at capture time (device.imaging.spread); each
+    # page then comes here with its quad (`page_quad`), which replaces the detection.
     ("detect_page", _detect),
-    ("split_spread", _split_spread),
     ("rectify", _rectify),
     # Before deskew: the desk left between a page quad and the paper's edge runs along the
     # image's edges only until the page is turned; then it is a diagonal sliver no crop takes.
@@ -232,14 +241,23 @@ def _flag_dict(flag: Any) -> dict[str, Any]:
 
 
 def process_image(image: np.ndarray, *, engine: OcrEngine, params: PipelineParams = PipelineParams(),
-                  source_dpi: float | None = None, flat: bool = False) -> PageOutcome:
+                  source_dpi: float | None = None, flat: bool = False,
+                  page_quad: np.ndarray | list | None = None) -> PageOutcome:
     """One page image (BGR or grey uint8) to its master, dpi, QC flags and OCR text.
     `source_dpi` is the resolution the file declares, used when no page boundary is found.
     `flat`: the source is a flat scan (a scanner, not a camera over a desk), so the page is
-    not looked for or rectified; orientation, deskew and the cleanup still run."""
+    not looked for or rectified; orientation, deskew and the cleanup still run.
+    `page_quad`: the page's corners (TL, TR, BR, BL in `image`'s pixels) when the caller
+    found them, e.g. one page of an open register split at capture: it is rectified instead
+    of a detected page (QC's cut-off and skew judgement use it too, see `_qc`)."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise InputError("a page image must be an 8-bit grey or BGR array")
-    work = _Work(image, engine, params, source_dpi, flat)
+    quad = None
+    if page_quad is not None and not flat:
+        quad = np.asarray(page_quad, np.float32)
+        if quad.shape != (4, 2) or not np.isfinite(quad).all():
+            raise InputError(f"a page quad must be four (x, y) corners, not {page_quad!r}")
+    work = _Work(image, engine, params, source_dpi, flat, quad)
     timings: dict[str, float] = {}
     for name, stage in STAGES:
         start = time.perf_counter()

@@ -107,6 +107,24 @@ def _flag(key: str, flagged: bool, score: float, note: str = "") -> QcFlag:
     return QcFlag(key, bool(flagged), float(score), f"qc.{key}", note)
 
 
+#: A shot of an open register (layout "spread") whose two facing pages were not found: the
+#: capture is kept as one page and the operator is asked to retake it. Not one of `assess`'s
+#: checks: whoever splits the spread (capture, import, `sohoa process --spread`) adds it.
+SPREAD_NOT_FOUND = "spread_not_found"
+#: The operator's text for the reason keys added outside `assess`, by language.
+REASON_TEXT = {
+    "qc.spread_not_found": {
+        "vi": "Không tìm thấy hai trang của sổ đang mở; hãy đặt sổ ngay ngắn và chụp lại.",
+        "en": "The open register's two pages were not found; lay it square and retake the shot.",
+    },
+}
+
+
+def spread_not_found(note: str) -> QcFlag:
+    """The flag of a capture meant as two facing pages that did not split (`note`: why)."""
+    return _flag(SPREAD_NOT_FOUND, True, 1.0, note)
+
+
 def _gray(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 

@@ -120,15 +120,18 @@ def _check_pdf_page_size(data: bytes, frame: int, max_pixels: int, dpi: int) -> 
                          message_vi="Trang PDF quá lớn (vượt giới hạn số điểm ảnh)")
 
 
-def crop_region(image: np.ndarray, region: list[list[float]] | None) -> np.ndarray:
+def crop_region(image: np.ndarray,
+                region: list[list[float]] | None) -> tuple[np.ndarray, np.ndarray | None]:
     """The part of a capture that holds this page (one side of an open register): the box
-    around the region's points, clipped to the image. No region: the whole image."""
+    around the region's points, clipped to the image, and the region's quad in that box's
+    pixels (None unless the region is four corners). No region: the whole image and None."""
     if not region:
-        return image
+        return image, None
     points = np.asarray(region, dtype=np.float64).reshape(-1, 2)
     height, width = image.shape[:2]
     x0, y0 = np.clip(np.floor(points.min(axis=0)), 0, [width, height]).astype(int)
     x1, y1 = np.clip(np.ceil(points.max(axis=0)), 0, [width, height]).astype(int)
     if x1 - x0 < 1 or y1 - y0 < 1:
         raise InputError(f"the page's region {region} lies outside the {width}×{height} capture")
-    return image[y0:y1, x0:x1].copy()
+    quad = (points - [x0, y0]).astype(np.float32) if len(points) == 4 else None
+    return image[y0:y1, x0:x1].copy(), quad

@@ -73,9 +73,11 @@ def process_page(task: PageTask) -> PageDone:
     data = blobs.read(task.raw_sha256, verify=True)
     image, declared_dpi = decode_page(data, task.media_type, task.frame,
                                       max_pixels=task.max_megapixels * 1_000_000)
-    image = crop_region(image, task.region)
+    # One page of an open register: only the box around its quad is kept (memory), and the
+    # quad, moved into that box, is rectified instead of a page detected in it.
+    image, quad = crop_region(image, task.region)
     read_ms = (time.perf_counter() - started) * 1000.0
-    outcome = process_image(image, engine=current_engine(), source_dpi=declared_dpi)
+    outcome = process_image(image, engine=current_engine(), source_dpi=declared_dpi, page_quad=quad)
     del image
     qc, blank = blank_checked(outcome)
     stored = time.perf_counter()

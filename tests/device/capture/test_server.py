@@ -260,7 +260,7 @@ def test_status_reports_camera_target_preview_and_shots(service, dossier_code):
     status = client.status()
     assert status["camera"]["capabilities"]["max_resolution"] == list(SMALL)
     assert status["target"] == {"dossier": dossier_code, "document": 1,
-                                "docId": f"{dossier_code}.1", "next_position": 3}
+                                "docId": f"{dossier_code}.1", "next_position": 3, "layout": "page"}
     assert status["shots"] == 2 and status["problem"] is None
     assert (status["preview"]["width"], status["preview"]["height"]) == (480, 640)
     json.dumps(status)  # plain JSON all the way down

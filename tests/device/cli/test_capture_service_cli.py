@@ -81,3 +81,18 @@ def test_status_shows_an_unavailable_camera_and_why(box, sohoa):
         shown = sohoa("capture", "status")
     assert "UNAVAILABLE: camera disconnected" in shown.stdout
     assert json.loads(sohoa("check-config").stdout)["settings"]["capture"]["camera"] == "simulated"
+
+
+def test_a_spread_target_splits_each_shot_and_flags_a_single_page(service, sohoa, dossier_code):
+    shown = sohoa("capture", "target", "--dossier", dossier_code, "--spread")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.endswith(", open register (two pages a shot)\n")
+    assert sohoa.json("capture", "target")["layout"] == "spread"
+    # This service's camera shows single pages: each shot is one page flagged for a retake.
+    [shot] = sohoa.json("capture", "trigger")
+    assert shot["pages"] == [shot["page"]] and not shot["ok"]
+    assert "qc.spread_not_found" in [flag["reason_key"] for flag in shot["flags"]]
+    sohoa("capture", "target", "--dossier", dossier_code)
+    assert sohoa.json("capture", "target")["layout"] == "page"
+    refused = sohoa("capture", "target", "--spread")
+    assert refused.exit_code == 65 and "need --dossier" in refused.stderr

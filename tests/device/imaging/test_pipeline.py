@@ -18,7 +18,7 @@ from device.ocr.engine import OcrEngine
 from tests.device.imaging.cleanup_pages import cer, rendered, turn
 
 WITHOUT_CLEANUP = PipelineParams(skip=OPTIONAL_STAGES)
-IMAGE_STAGES = ("split_spread", "rectify", "dewarp", "border_crop", "orientation", "deskew",
+IMAGE_STAGES = ("rectify", "dewarp", "border_crop", "orientation", "deskew",
                 "illumination", "despeckle")
 
 
