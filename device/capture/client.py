@@ -90,13 +90,17 @@ class CaptureClient:
             body["layout"] = layout
         return self._request("PUT", "/target", body)["target"]
 
-    def shoot(self, count: int = 1, *, actor: str | None = None) -> dict[str, Any]:
+    def shoot(self, count: int = 1, *, actor: str | None = None,
+              expect: dict[str, Any] | None = None) -> dict[str, Any]:
         """Shoot `count` pages into the target; returns {"pages": [...], "target": {...}} once
         all are stored. A run refused or broken part-way raises ServiceError; its `body`
-        lists under "pages" the pages that were stored before the failure."""
+        lists under "pages" the pages that were stored before the failure. `expect`
+        ({"dossier", "document"}): refused (409) if the target is no longer that."""
         body: dict[str, Any] = {"count": count}
         if actor:
             body["actor"] = actor
+        if expect is not None:
+            body["expect"] = expect
         # Each shot takes about a second on a Pi; the service answers only after the last one.
         return self._request("POST", "/shoot", body, timeout=30.0 + 10.0 * count)
 

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 4096  # bytes: the largest request is a target, a few dozen bytes
 BOUNDARY = "sohoa-frame"
+MAX_CONNECTIONS = 32  # the web UI, a few preview viewers and the CLI need far fewer
+CLIENT_TIMEOUT_S = 30.0  # idle or stalled client connections are dropped after this
 _SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with the terminating NUL
 
 
@@ -65,20 +67,40 @@ def error_body(exc: SohoaError) -> tuple[HTTPStatus, dict[str, Any]]:
 
 
 class CaptureServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    """One thread per connection; streaming viewers end when `closing` is set."""
+    """One thread per connection, at most MAX_CONNECTIONS at once; streaming viewers end when
+    `closing` is set. Handler threads are joined on close, so an answer being written (the
+    pages a shot stored) reaches its client before the process exits."""
 
-    daemon_threads = True
+    daemon_threads = False
+    block_on_close = True
 
     def __init__(self, path: Path, service: CaptureService) -> None:
         self.service = service
         self.closing = threading.Event()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(str(path), CaptureHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("refusing a connection: %d already open", MAX_CONNECTIONS)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class CaptureHandler(BaseHTTPRequestHandler):
     """Parses a request, calls the service, answers JSON (or JPEG); never raises into socketserver."""
 
     protocol_version = "HTTP/1.1"
+    # A client that connects and sends nothing, half a body, or stops reading the preview,
+    # loses its connection after this many seconds instead of holding a thread for ever.
+    timeout = CLIENT_TIMEOUT_S
     server: CaptureServer
     ROUTES = {"/status": ("GET",), "/target": ("GET", "PUT"), "/shoot": ("POST",),
               "/preview.mjpg": ("GET",), "/preview.jpg": ("GET",)}
@@ -148,13 +170,14 @@ class CaptureHandler(BaseHTTPRequestHandler):
 
     def _post_shoot(self, stored: list) -> None:
         body = self._body(required=False)
-        _only_keys(body, {"count", "actor"})
+        _only_keys(body, {"count", "actor", "expect"})
         actor = body.get("actor", "capture")
         if not isinstance(actor, str) or not 1 <= len(actor) <= 80:
             raise InputError("actor must be text of 1 to 80 characters",
                              message_vi="Tên người chụp không hợp lệ.")
         service = self.server.service
-        service.shoot(body.get("count", 1), actor=actor, on_stored=stored.append)
+        service.shoot(body.get("count", 1), actor=actor, on_stored=stored.append,
+                      expect=body.get("expect"))
         target = service.target()
         self._json(HTTPStatus.OK, {"pages": [result.as_dict() for result in stored],
                                    "target": target.as_dict() if target else None})
@@ -334,10 +357,10 @@ def run_service(box: Box, *, camera_kind: str | None, stop: threading.Event,
     finally:
         notifier.stopping("stopping")
         server.closing.set()
-        server.shutdown()
-        server.server_close()
+        server.shutdown()  # no new connections
+        service.close()  # refuses further shots, lets the one being stored finish
+        server.server_close()  # joins the handlers: their answers are written first
         path.unlink(missing_ok=True)
-        service.close()
         notifier.close()
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 TARGET_FILE = "capture-target.json"  # in the data directory: survives restarts and reboots
 MAX_SHOTS_PER_REQUEST = 100  # one request stays a few minutes at most
+# A request waits at most this long for a shot in progress to end; then it is told "busy" and
+# changes nothing, rather than being applied after its caller was told it had failed.
+BUSY_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -170,30 +174,45 @@ class CaptureService:
                                      or document < 1):
             raise InputError(f"document must be a number from 1, or null for a new document; not "
                              f"{document!r}", message_vi="Số thứ tự tài liệu không hợp lệ.")
-        with self._work_lock:
+        with self._working():
             target = replace(self._resolve(dossier.strip(), document), layout=str(layout))
             self._save_target(target)
             self._target = target
         log.info("target set to %s", target.as_dict())
         return target
 
+    @contextmanager
+    def _working(self) -> Iterator[None]:
+        """Hold the work lock, or refuse at once (StateError "busy") if a shot keeps it."""
+        if not self._work_lock.acquire(timeout=BUSY_WAIT_S):
+            raise StateError("the capture service is busy with another shot; try again",
+                             message_vi="Máy đang chụp trang khác; hãy thử lại sau giây lát.")
+        try:
+            yield
+        finally:
+            self._work_lock.release()
+
     def shoot(self, count: object = 1, *, actor: str = "capture",
-              on_stored: Callable[[ShotResult], object] | None = None) -> list[ShotResult]:
+              on_stored: Callable[[ShotResult], object] | None = None,
+              expect: dict[str, Any] | None = None) -> list[ShotResult]:
         """Shoot `count` pages into the target; returns once every one is durable and committed.
 
         Refused, with nothing stored, when there is no target, the dossier is not editable, the
         disk is below its floor or the camera is unavailable. A failure mid-run keeps the shots
-        already stored (each reported to `on_stored` as it is committed) and raises.
+        already stored (each reported to `on_stored` as it is committed) and raises. `expect`
+        ({"dossier", "document"}) refuses the shot when the target is no longer the one the
+        caller aimed at (another client or the pedal moved it in between).
         """
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SHOTS_PER_REQUEST:
             raise InputError(f"count must be a whole number from 1 to {MAX_SHOTS_PER_REQUEST}, not {count!r}",
                              message_vi=f"Số trang chụp phải từ 1 đến {MAX_SHOTS_PER_REQUEST}.")
         results: list[ShotResult] = []
-        with self._work_lock:
+        with self._working():
             target = self._target
             if target is None:
                 raise StateError("no target: choose a dossier first (sohoa capture target)",
                                  message_vi="Chưa chọn hồ sơ để chụp vào.")
+            _check_expected(target, expect)
             camera = _ServiceCamera(self, self.supervisor.current())
             shots = iter_shots(self.box, camera, target.dossier, count=count, actor=actor,
                                document=target.document, hand_detector=self.hand_detector,
@@ -290,3 +309,17 @@ class CaptureService:
             log.error("trigger %s cannot run: %s", trigger.name, exc)
         except Exception:  # one broken trigger must not take the service down
             log.exception("trigger %s stopped with an error", trigger.name)
+
+
+def _check_expected(target: Target, expect: dict[str, Any] | None) -> None:
+    """StateError when `expect` names another dossier or document than the target's."""
+    if expect is None:
+        return
+    if not isinstance(expect, dict) or set(expect) - {"dossier", "document"}:
+        raise InputError("expect must be {\"dossier\": fileCode, \"document\": seq|null}",
+                         message_vi="Dữ liệu JSON không hợp lệ.")
+    if expect.get("dossier", target.dossier) != target.dossier or \
+            ("document" in expect and expect["document"] != target.document):
+        raise StateError(f"the target changed to {target.as_dict()['docId'] or target.dossier} "
+                         "since this shot was asked for; nothing was shot",
+                         message_vi="Nơi chụp vừa bị thay đổi; trang này chưa được chụp.")

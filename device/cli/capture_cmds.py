@@ -190,12 +190,17 @@ def _refuse_local_options(client: CaptureClient, camera_name: str, defect: str |
 
 def _shoot_through_service(context: CliContext, client: CaptureClient, file_code: str,
                            count: int, as_json: bool, layout: str) -> None:
-    """One request per shot, so each is printed as soon as the service has stored it."""
+    """One request per shot, so each is printed as soon as the service has stored it. Each
+    request names the document it expects, so a target moved in between (the web UI, another
+    command) refuses the shot instead of filing it elsewhere."""
     client.set_target(file_code, None, layout)
+    expect: dict[str, Any] = {"dossier": file_code, "document": None}
     stored: list[dict[str, Any]] = []
     try:
         for _ in range(count):
-            [page] = client.shoot(1, actor=context.actor)["pages"]
+            answer = client.shoot(1, actor=context.actor, expect=expect)
+            [page] = answer["pages"]
+            expect = {"dossier": file_code, "document": answer["target"]["document"]}
             stored.append(page)
             if not as_json:
                 click.echo(page_line(page))
