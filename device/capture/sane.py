@@ -61,6 +61,7 @@ class SaneScanner:
         if isinstance(resolution, bool) or not isinstance(resolution, int) or not 50 <= resolution <= 4800:
             raise ConfigError(f"resolution must be a whole number of dpi from 50 to 4800, not {resolution!r}")
         self._tool = Scanimage(scanimage, timeout_s)
+        self.timeout_s = float(timeout_s)  # the capture service allows a scan this long
         self.device = device
         self.resolution = int(resolution)
         self.mode, self.source = mode, source

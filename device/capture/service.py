@@ -138,7 +138,9 @@ class CaptureService:
     def health(self) -> str | None:
         """None while every loop runs and no camera call is stuck; else what is stuck."""
         limit = self.settings.stall_seconds
-        return self.supervisor.health(limit) or self.preview.health(limit)
+        # While a shot holds the camera the preview loop waits for it: not a stall of its own.
+        preview = None if self.supervisor.calls.busy() else self.preview.health(limit)
+        return self.supervisor.health(limit) or preview
 
     # -- what clients ask ------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from device.errors import SohoaError
 
 log = logging.getLogger(__name__)
 
+_DRIVER_TIMEOUT_MARGIN_S = 15.0  # a driver that gives up after its timeout has this long to say so
+
 POLL = 0.25  # seconds a loop waits at most before it looks at the stop flag again
 
 
@@ -32,16 +34,18 @@ class CallWatch:
     """Which camera calls are running and since when: a wedged camera is seen from outside."""
 
     def __init__(self) -> None:
-        self._running: dict[int, tuple[str, float]] = {}
+        self._running: dict[int, tuple[str, float, float]] = {}
         self._lock = threading.Lock()
         self._next = 0
 
     @contextmanager
-    def watch(self, name: str) -> Iterator[None]:
+    def watch(self, name: str, allowance: float = 0.0) -> Iterator[None]:
+        """Time the call `name`; it counts as stuck only past max(limit, allowance) seconds
+        (a driver that may rightly wait long, a scan with a 120 s timeout, gives its own)."""
         with self._lock:
             self._next += 1
             token = self._next
-            self._running[token] = (name, time.monotonic())
+            self._running[token] = (name, time.monotonic(), allowance)
         try:
             yield
         finally:
@@ -51,10 +55,15 @@ class CallWatch:
     def stalled(self, limit: float) -> str | None:
         now = time.monotonic()
         with self._lock:
-            for name, since in self._running.values():
-                if now - since > limit:
+            for name, since, allowance in self._running.values():
+                if now - since > max(limit, allowance):
                     return f"camera call {name} has been running for {now - since:.0f} s"
         return None
+
+    def busy(self) -> bool:
+        """Whether a camera call is running now."""
+        with self._lock:
+            return bool(self._running)
 
 
 class CameraSupervisor:
@@ -137,7 +146,10 @@ class CameraSupervisor:
             if self._camera is not camera:
                 raise CameraUnavailableError("the camera was lost", message_vi="Máy ảnh bị ngắt kết nối.")
             try:
-                with self.calls.watch(name):
+                # A driver's own timeout (a slow scan) plus a margin is not a stall.
+                timeout = float(getattr(camera, "timeout_s", 0.0) or 0.0)
+                allowance = timeout + _DRIVER_TIMEOUT_MARGIN_S if timeout > 0 else 0.0
+                with self.calls.watch(name, allowance):
                     return function()
             except CameraError as exc:
                 if not exc.device_ok:  # a jam or "no scan yet" is this shot's problem, not the device's

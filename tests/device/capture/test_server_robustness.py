@@ -118,3 +118,33 @@ def test_stopping_during_a_shot_still_writes_its_answer(box, dossier_code):
     shooter.join(timeout=30)
     assert len(answers) == 1 and len(answers[0]["pages"]) == 1
     assert _count(box) == 1
+
+
+class SlowScanner(SlowCamera):
+    """A scanner whose scans may rightly take up to `timeout_s` (its driver's own limit)."""
+
+    timeout_s = 3.0
+
+
+def test_a_slow_scan_within_the_drivers_timeout_does_not_stop_the_watchdog(box, dossier_code):
+    """stall_seconds is 1 s in these tests; the scan takes 2 s of its allowed 3."""
+    cameras: list[SlowScanner] = []
+
+    def make() -> SlowScanner:
+        cameras.append(SlowScanner(Cable()))
+        return cameras[-1]
+
+    with running_service(box, make) as (service, client):
+        wait_for(lambda: service.status()["camera"]["available"], "the scanner to open")
+        client.set_target(dossier_code)
+        cameras[-1].hold.set()
+        shooter = threading.Thread(target=client.shoot, args=(1,))
+        shooter.start()
+        wait_for(cameras[-1].holding.is_set, "the scan to start")
+        problems = []
+        for _ in range(20):  # 2 s of a slow scan, looked at as the watchdog does
+            problems.append(service.health())
+            time.sleep(0.1)
+        cameras[-1].hold.clear()
+        shooter.join(timeout=30)
+    assert problems == [None] * 20
