@@ -181,7 +181,8 @@ def process(context: CliContext, files: tuple[Path, ...], out_dir: Path, pdf_pat
         for page_name, page in zip(_spread_names(item, name, len(outcomes), numbered)
                                    if spread else [name], outcomes, strict=True):
             _write_outputs(out_dir, page_name, page)
-            pdf_pages.append(PdfPage.from_ocr(page.master_jpeg, page.dpi, page.ocr_result))
+            if pdf_path is not None:  # the master as written, not held in memory for the whole run
+                pdf_pages.append(PdfPage.from_ocr(out_dir / f"{page_name}.jpg", page.dpi, page.ocr_result))
             flagged = [flag["reason_key"] for flag in page.qc if flag["key"] == "spread_not_found"]
             click.echo(f"{page_name}: {page.dpi:.0f} dpi, {len(page.text.split())} words, "
                        f"{page.timings_ms['total'] / 1000:.1f} s{''.join(', ' + f for f in flagged)}")
