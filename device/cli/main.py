@@ -49,9 +49,11 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None, ver
 
 
 def _register() -> None:
-    from device.cli import capture_cmds, demo, process_cmds, records_cmds, store_cmds, user_cmds, worker_cmds
+    from device.cli import (capture_cmds, demo, package_cmds, process_cmds, records_cmds, store_cmds,
+                            user_cmds, worker_cmds)
 
-    for module in (store_cmds, records_cmds, user_cmds, worker_cmds, capture_cmds, demo, process_cmds):
+    for module in (store_cmds, records_cmds, user_cmds, worker_cmds, capture_cmds, demo, process_cmds,
+                   package_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
     for entry in entry_points(group="sohoa.commands"):

@@ -139,6 +139,50 @@ CREATE VIRTUAL TABLE page_text USING fts5(
     ("0004_job_retry_backoff", """
 ALTER TABLE jobs ADD COLUMN not_before REAL NOT NULL DEFAULT 0;
 """),
+    ("0005_packages", """
+CREATE TABLE packages (
+    id INTEGER PRIMARY KEY,
+    dossier_id INTEGER NOT NULL REFERENCES dossiers(id),
+    dossier_version INTEGER NOT NULL CHECK (dossier_version >= 1),
+    kind TEXT NOT NULL CHECK (kind IN ('aip', 'sip')),
+    package_id TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+    size INTEGER NOT NULL CHECK (size > 0),
+    relpath TEXT NOT NULL,
+    supersedes_package_id TEXT REFERENCES packages(package_id),
+    created_at TEXT NOT NULL,
+    UNIQUE (dossier_id, dossier_version, kind)
+);
+"""),
+    ("0006_outbox", """
+CREATE TABLE uploads (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+    size INTEGER NOT NULL CHECK (size >= 0),
+    package_id TEXT NOT NULL,
+    dossier_id INTEGER REFERENCES dossiers(id),
+    local_path TEXT NOT NULL,
+    tus_url TEXT,
+    upload_offset INTEGER NOT NULL DEFAULT 0 CHECK (upload_offset >= 0),
+    state TEXT NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'uploading', 'uploaded', 'accepted', 'rejected', 'held')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    receipt TEXT CHECK (receipt IS NULL OR json_valid(receipt)),
+    receipt_verified_at TEXT,
+    second_copy_path TEXT,
+    local_deleted_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX uploads_state ON uploads (state, size);
+CREATE TABLE sync_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""),
 )
 
 
