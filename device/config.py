@@ -8,6 +8,7 @@ The box's agency, archive and fonds are only defaults: each dossier names its ow
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,6 +213,88 @@ class CaptureConfig(_Section):
         return self
 
 
+class AgentConfig(_Section):
+    """The sync agent (`sohoa sync`): how it reaches the hub, when, how fast, and what it keeps."""
+
+    hub_url: str | None = Field(
+        None, max_length=300, description="The hub's base URL; normally set by `sohoa enroll`.")
+    chunk_bytes: int = Field(
+        1 << 20, ge=16 << 10, le=64 << 20,
+        description="Bytes per tus PATCH request; a cut costs at most this much.")
+    bandwidth_bytes_per_second: int = Field(
+        0, ge=0, le=10**10, description="Upload cap (token bucket); 0 = no cap.")
+    time_windows: list[str] = Field(
+        default_factory=list,
+        description='Local times when uploads may run, e.g. ["12:00-13:30", "17:00-07:00"]; '
+                    "empty = any time.")
+    backoff_min_seconds: float = Field(
+        5.0, ge=0.01, le=3_600.0, description="First wait after a failed contact (it doubles).")
+    backoff_max_seconds: float = Field(
+        900.0, ge=0.01, le=86_400.0, description="Longest wait between attempts.")
+    request_timeout_seconds: float = Field(
+        60.0, ge=1.0, le=3_600.0, description="Timeout of every HTTP request to the hub.")
+    interval_seconds: float = Field(
+        300.0, ge=1.0, le=86_400.0,
+        description="`sohoa sync` without --once: pause between passes when all is sent.")
+    second_copy_dir: Path | None = Field(
+        None, description="A folder on a second medium (USB drive) that keeps a copy of each "
+                          "package until its receipt arrives.")
+    retention_days: float | None = Field(
+        None, ge=0, le=36_500,
+        description="Local package files (and raw captures) may be deleted this many days "
+                    "after an accepted, verified receipt; unset = keep forever.")
+
+    @field_validator("time_windows")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        for window in value:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", window):
+                raise ValueError(f"time window {window!r} is not HH:MM-HH:MM")
+        return value
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> AgentConfig:
+        if self.backoff_min_seconds > self.backoff_max_seconds:
+            raise ValueError("backoff_min_seconds must not exceed backoff_max_seconds")
+        return self
+
+
+class HubConfig(_Section):
+    """The provincial hub (`sohoa hub serve`): where it keeps packages and what it accepts."""
+
+    data_dir: Path | None = Field(
+        None, description="Where the hub keeps its catalog, packages and uploads; "
+                          "default <data_dir>/hub.")
+    hub_id: str = Field(
+        "", max_length=64, pattern=r"^[A-Za-z0-9._-]*$",
+        description="This hub's name in receipts (key_id); empty: hub-<signing key fingerprint>.")
+    bind: str = Field(
+        "127.0.0.1:8470", description="HOST:PORT `sohoa hub serve` listens on (a TLS proxy in front).")
+    threads: int = Field(8, ge=1, le=256, description="Requests served at once.")
+    max_upload_mb: int = Field(
+        4_096, ge=1, le=1_000_000, description="Largest package accepted (tus Tus-Max-Size).")
+    max_chunk_mb: int = Field(
+        64, ge=1, le=1_024, description="Largest body of one tus PATCH request.")
+    max_report_kb: int = Field(
+        1_024, ge=16, le=65_536, description="Largest body of a device's report call.")
+    enroll_code_hours: float = Field(
+        24.0, gt=0, le=720, description="How long a one-time enrollment code stays valid.")
+    upload_expiry_hours: float = Field(
+        72.0, gt=0, le=8_760, description="An unfinished upload untouched this long is deleted.")
+    cleanup_minutes: float = Field(
+        15.0, gt=0, le=1_440, description="How often the server deletes expired uploads.")
+    session_hours: float = Field(
+        12.0, gt=0, le=720, description="How long a staff login to the dashboard lasts.")
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65_536:
+            raise ValueError("expected HOST:PORT, e.g. 0.0.0.0:8470")
+        return value
+
+
 class Settings(BaseModel):
     """The whole file; sections may be omitted and then take their defaults."""
 
@@ -226,6 +309,8 @@ class Settings(BaseModel):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    hub: HubConfig = Field(default_factory=HubConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
 
 
 @dataclass(frozen=True)
