@@ -67,7 +67,7 @@ def _header_size(request: httpx.Request) -> int:
 class TusClient:
     """Uploads files to one tus endpoint through an httpx.Client (auth and timeouts set on it)."""
 
-    def __init__(self, client: httpx.Client, endpoint: str, *, chunk_bytes: int = 1 << 20,
+    def __init__(self, client: httpx.Client, endpoint: str, *, chunk_bytes: int = 256 << 10,
                  bucket: TokenBucket | None = None, backoff: Backoff = Backoff(1.0, 60.0),
                  max_retries: int = 8, sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client

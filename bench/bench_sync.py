@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=6_000_000, help="package bytes")
     parser.add_argument("--cap-bits", type=int, default=1_000_000, help="link cap, bit/s")
     parser.add_argument("--cut-bytes", type=int, default=2_000_000, help="cut after this much")
-    parser.add_argument("--chunk", type=int, default=1 << 20, help="agent.chunk_bytes")
+    parser.add_argument("--chunk", type=int, default=256 << 10, help="agent.chunk_bytes")
     parser.add_argument("--backoff", type=float, default=0.5, help="agent.backoff_min_seconds")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # each cut logs a warning; the figures matter here
