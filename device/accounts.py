@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +18,11 @@ from device.errors import InputError, NotFoundError
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}", re.ASCII)
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """The Argon2id hash of `password` with the box's parameters."""
+    return _hasher.hash(password)
 
 
 def generate_password() -> str:
@@ -46,9 +52,18 @@ def create_user(db: Database, username: str, role: str, password: str, *, actor:
 
 def check_password(db: Database, username: str, password: str) -> dict | None:
     """The active user if the password is right, else None (same answer for unknown names)."""
-    user = user_by_name(db, username)
+    return verified_user(user_by_name(db, username), password,
+                         lambda user, new_hash: set_password_hash(db, user["id"], new_hash), db)
+
+
+def verified_user(user: dict | None, password: str, store_hash: Callable[[dict, str], object],
+                  db: Database) -> dict | None:
+    """`user` (a row with `active` and `password_hash`) if it is active and `password` is its
+    password, else None, taking the same time for an unknown name so names cannot be probed.
+    A hash made with older parameters is replaced through `store_hash` (the box's users and the
+    hub's staff share this)."""
     if user is None or not user["active"]:
-        _hasher.hash(password)  # spend the same time, so names cannot be probed
+        _hasher.hash(password)
         return None
     try:
         _hasher.verify(user["password_hash"], password)
@@ -56,7 +71,7 @@ def check_password(db: Database, username: str, password: str) -> dict | None:
         return None
     if _hasher.check_needs_rehash(user["password_hash"]):
         with transaction(db):
-            set_password_hash(db, user["id"], _hasher.hash(password))
+            store_hash(user, _hasher.hash(password))
     return user
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-from device.db.connection import Database, open_database, transaction
-from device.db.timeutil import now
+from device.db.connection import Database, open_database
+from device.db.migrations import migrate as run_migrations
 
 log = logging.getLogger(__name__)
 
@@ -113,29 +111,6 @@ def open_catalog(path: Path, *, busy_timeout_ms: int = 10_000, migrated: bool = 
     return db
 
 
-def _statements(script: str) -> Iterator[str]:
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            yield buffer.strip()
-            buffer = ""
-    if buffer.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
-
-
 def migrate(db: Database) -> list[str]:
-    """Apply every hub migration not yet applied, each in its own transaction."""
-    db.conn.execute("CREATE TABLE IF NOT EXISTS migrations "
-                    "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    applied = []
-    for name, script in MIGRATIONS:
-        with transaction(db):
-            if db.conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
-                continue
-            for statement in _statements(script):
-                db.conn.execute(statement)
-            db.conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now()))
-        log.info("applied hub migration %s", name)
-        applied.append(name)
-    return applied
+    """Apply every hub catalog migration not yet applied (the box's migration runner)."""
+    return run_migrations(db, MIGRATIONS)

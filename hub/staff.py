@@ -5,16 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
+from device.accounts import hash_password, verified_user
 from device.db.connection import Database, transaction
 from device.errors import InputError
 from hub import catalog
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}", re.ASCII)
 MIN_PASSWORD = 10
-_hasher = PasswordHasher()
 
 
 def add_staff(db: Database, username: str, password: str, *, actor: str) -> int:
@@ -29,22 +26,12 @@ def add_staff(db: Database, username: str, password: str, *, actor: str) -> int:
         if catalog.staff_by_name(db, username):
             raise InputError(f"staff user {username!r} already exists",
                              message_vi=f"Tên đăng nhập “{username}” đã tồn tại")
-        staff_id = catalog.insert_staff(db, username, _hasher.hash(password))
+        staff_id = catalog.insert_staff(db, username, hash_password(password))
         catalog.record_event(db, actor, "staff.create", username)
     return staff_id
 
 
 def check_staff_password(db: Database, username: str, password: str) -> dict[str, Any] | None:
     """The active staff user if the password is right, else None (same time for unknown names)."""
-    user = catalog.staff_by_name(db, username)
-    if user is None or not user["active"]:
-        _hasher.hash(password)
-        return None
-    try:
-        _hasher.verify(user["password_hash"], password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if _hasher.check_needs_rehash(user["password_hash"]):
-        with transaction(db):
-            catalog.set_staff_password(db, user["id"], _hasher.hash(password))
-    return user
+    return verified_user(catalog.staff_by_name(db, username), password,
+                         lambda user, new_hash: catalog.set_staff_password(db, user["id"], new_hash), db)

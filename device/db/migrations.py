@@ -198,12 +198,13 @@ def _statements(script: str) -> Iterator[str]:
         raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
 
 
-def migrate(db: Database) -> list[str]:
-    """Apply every migration not yet applied, each in its own transaction; returns their names."""
+def migrate(db: Database, migrations: tuple[tuple[str, str], ...] = MIGRATIONS) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction; returns their names.
+    `migrations` is the box's by default; the hub passes its own catalog's."""
     db.conn.execute("CREATE TABLE IF NOT EXISTS migrations "
                     "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     applied = []
-    for name, script in MIGRATIONS:
+    for name, script in migrations:
         with transaction(db):
             if db.conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
                 continue
