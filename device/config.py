@@ -297,6 +297,33 @@ class HubConfig(_Section):
         return value
 
 
+class WebConfig(_Section):
+    """The operator's web UI (`sohoa web`): where it listens, its logins and their cookies."""
+
+    bind: str = Field(
+        "0.0.0.0:8080", description="HOST:PORT `sohoa web` listens on (the office network).")
+    threads: int = Field(
+        8, ge=2, le=64,
+        description="Requests served at once; each open capture preview holds one.")
+    session_hours: float = Field(
+        12.0, gt=0, le=720, description="How long a login lasts without being renewed.")
+    secure_cookies: bool = Field(
+        False, description="Send the session cookie only over HTTPS (set when the box serves HTTPS).")
+    login_attempts: int = Field(
+        5, ge=1, le=100,
+        description="Failed logins for one user name from one address before a lockout.")
+    lockout_minutes: float = Field(
+        15.0, gt=0, le=1_440, description="How long a lockout after too many failed logins lasts.")
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) < 65_536:
+            raise ValueError("expected HOST:PORT, e.g. 0.0.0.0:8080")
+        return value
+
+
 class Settings(BaseModel):
     """The whole file; sections may be omitted and then take their defaults."""
 
@@ -313,6 +340,7 @@ class Settings(BaseModel):
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
     hub: HubConfig = Field(default_factory=HubConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,8 @@ def _freeze(box: Box, dossier: dict[str, Any], staged: Path, final: Path, *, kin
                 box.db, dossier_id=dossier["id"], dossier_version=dossier["version"], kind=kind,
                 package_id=package_id, sha256=sha256, size=size,
                 relpath=str(final.relative_to(box.config.paths.data_dir)),
-                supersedes_package_id=supersedes)
+                supersedes_package_id=supersedes,
+                network_allowed=bool(dossier["network_allowed"]))
             details = {"fileCode": dossier["file_code"], "version": dossier["version"],
                        "kind": kind, "packageId": package_id, "sha256": sha256, "size": size,
                        "supersedes": supersedes, "networkAllowed": bool(dossier["network_allowed"])}
@@ -139,7 +140,7 @@ def _info(box: Box, dossier: dict[str, Any], row: dict[str, Any], *, built: bool
                        size=row["size"], path=path, file_code=dossier["file_code"],
                        dossier_version=row["dossier_version"],
                        supersedes_package_id=row["supersedes_package_id"],
-                       network_allowed=bool(dossier["network_allowed"]), built=built)
+                       network_allowed=bool(row["network_allowed"]), built=built)
 
 
 def render_package(box: Box, dossier: dict[str, Any], kind: str, out_path: Path, *,

@@ -183,6 +183,14 @@ CREATE TABLE sync_state (
     updated_at TEXT NOT NULL
 );
 """),
+    # Whether a package may travel over a network is fixed when it is frozen, from the version
+    # it holds: a later version of the dossier (reopened, mode changed) must not free it.
+    ("0007_package_network_allowed", """
+ALTER TABLE packages ADD COLUMN network_allowed INTEGER NOT NULL DEFAULT 0
+    CHECK (network_allowed IN (0, 1));
+ALTER TABLE uploads ADD COLUMN network_allowed INTEGER NOT NULL DEFAULT 0
+    CHECK (network_allowed IN (0, 1));
+"""),
 )
 
 

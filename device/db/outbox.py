@@ -20,19 +20,21 @@ DONE = ("accepted", "rejected")
 
 
 def queue_upload(db: Database, *, sha256: str, size: int, package_id: str, local_path: str,
-                 dossier_id: int | None) -> int:
-    """Put a package in the outbox (once: a package already there keeps its row); its id."""
+                 dossier_id: int | None, network_allowed: bool) -> int:
+    """Put a package in the outbox (once: a package already there keeps its row); its id.
+    `network_allowed` is fixed by the version the package holds (False for Mật)."""
     stamp = now()
     db.conn.execute(
-        "INSERT INTO uploads (sha256, size, package_id, dossier_id, local_path, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-        (sha256, size, package_id, dossier_id, local_path, stamp, stamp))
+        "INSERT INTO uploads (sha256, size, package_id, dossier_id, local_path, network_allowed,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+        (sha256, size, package_id, dossier_id, local_path, int(bool(network_allowed)), stamp, stamp))
     return int(db.conn.execute("SELECT id FROM uploads WHERE sha256 = ?", (sha256,)).fetchone()[0])
 
 
 def queue_package(box: Any, package: Any) -> int:
-    """Put a built package (a PackageInfo: path, sha256, size, package_id and its dossier's
-    file_code or dossier_id) in the outbox; called when a package is built. Idempotent."""
+    """Put a built package (a PackageInfo: path, sha256, size, package_id, network_allowed and
+    its dossier's file_code or dossier_id) in the outbox; called when a package is built.
+    Idempotent. A package that does not say it may travel is held."""
     dossier_id = getattr(package, "dossier_id", None)
     file_code = getattr(package, "file_code", None)
     if dossier_id is None and file_code:
@@ -42,7 +44,8 @@ def queue_package(box: Any, package: Any) -> int:
     with transaction(box.db):
         return queue_upload(box.db, sha256=package.sha256, size=int(package.size),
                             package_id=str(package.package_id), local_path=str(package.path),
-                            dossier_id=dossier_id)
+                            dossier_id=dossier_id,
+                            network_allowed=bool(getattr(package, "network_allowed", False)))
 
 
 def queue_built_packages(db: Database, data_dir: str, kind: str = "aip") -> int:
@@ -51,9 +54,9 @@ def queue_built_packages(db: Database, data_dir: str, kind: str = "aip") -> int:
     stamp = now()
     with transaction(db):
         cursor = db.conn.execute(
-            "INSERT INTO uploads (sha256, size, package_id, dossier_id, local_path, created_at,"
-            " updated_at) SELECT p.sha256, p.size, p.package_id, p.dossier_id,"
-            " ? || '/' || p.relpath, ?, ? FROM packages p WHERE p.kind = ?"
+            "INSERT INTO uploads (sha256, size, package_id, dossier_id, local_path, network_allowed,"
+            " created_at, updated_at) SELECT p.sha256, p.size, p.package_id, p.dossier_id,"
+            " ? || '/' || p.relpath, p.network_allowed, ?, ? FROM packages p WHERE p.kind = ?"
             " AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = p.sha256)",
             (str(data_dir).rstrip("/"), stamp, stamp, kind))
     return cursor.rowcount
@@ -65,8 +68,7 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-_SELECT = ("SELECT u.*, d.file_code, coalesce(d.network_allowed, 1) AS network_allowed"
-           " FROM uploads u LEFT JOIN dossiers d ON d.id = u.dossier_id")
+_SELECT = ("SELECT u.*, d.file_code FROM uploads u LEFT JOIN dossiers d ON d.id = u.dossier_id")
 
 
 def upload_by_sha256(db: Database, sha256: str) -> dict[str, Any] | None:

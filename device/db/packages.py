@@ -37,11 +37,12 @@ def packages_of(db: Database, dossier_id: int) -> list[dict[str, Any]]:
 
 def record_package(db: Database, *, dossier_id: int, dossier_version: int, kind: str,
                    package_id: str, sha256: str, size: int, relpath: str,
-                   supersedes_package_id: str | None) -> int:
-    """Record a built and validated package; call inside the transaction that moves the dossier."""
+                   supersedes_package_id: str | None, network_allowed: bool) -> int:
+    """Record a built and validated package; call inside the transaction that moves the dossier.
+    `network_allowed` is the packaged version's (False for Mật), kept with the package."""
     cursor = db.conn.execute(
         "INSERT INTO packages (dossier_id, dossier_version, kind, package_id, sha256, size, relpath,"
-        " supersedes_package_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " supersedes_package_id, network_allowed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (dossier_id, dossier_version, kind, package_id, sha256, size, relpath,
-         supersedes_package_id, now()))
+         supersedes_package_id, int(bool(network_allowed)), now()))
     return int(cursor.lastrowid)

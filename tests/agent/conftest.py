@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from device.db import outbox
+from device.db import outbox, records
 from device.receipts import Receipt, public_key_b64, sign_receipt
 
 
@@ -25,6 +25,7 @@ class FakePackage:
     size: int
     package_id: str
     file_code: str | None = None
+    network_allowed: bool = True
 
 
 @pytest.fixture
@@ -38,7 +39,9 @@ def make_package(box, tmp_path):
         sha = hashlib.sha256(data).hexdigest()
         path = folder / (name or f"{sha[:8]}.zip")
         path.write_bytes(data)
-        outbox.queue_package(box, FakePackage(path, sha, size, f"pkg-{sha[:8]}", file_code))
+        # As the builder records it: the packaged version's own network rule (Mật: held).
+        allowed = file_code is None or bool(records.dossier_by_code(box.db, file_code)["network_allowed"])
+        outbox.queue_package(box, FakePackage(path, sha, size, f"pkg-{sha[:8]}", file_code, allowed))
         return outbox.upload_by_sha256(box.db, sha)
     return make
 
