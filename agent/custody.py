@@ -42,9 +42,22 @@ def ensure_second_copy(box: Box, upload: dict[str, Any]) -> Path | None:
     return target
 
 
+def keep_second_copies(box: Box) -> None:
+    """A second copy of every package still without an accepted receipt, held ones included.
+    Made before the hub is contacted: an offline box is exactly when the copy matters."""
+    for upload in outbox.all_uploads(box.db):
+        if upload["state"] == "accepted":
+            continue
+        try:
+            ensure_second_copy(box, upload)
+        except StorageError as exc:  # the package itself is safe on the box: say so, go on
+            log.warning("package %s: %s", upload["package_id"], exc)
+
+
 def drop_second_copy(box: Box, upload: dict[str, Any]) -> None:
     """An accepted, verified receipt ends the second copy's job: remove it."""
-    path = upload.get("second_copy_path")
+    current = outbox.upload_by_id(box.db, upload["id"])  # the copy may be newer than `upload`
+    path = (current or upload).get("second_copy_path")
     if path and Path(path).is_file():
         Path(path).unlink()
         log.info("package %s: accepted; second copy %s removed", upload["package_id"], path)

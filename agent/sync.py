@@ -25,7 +25,7 @@ from agent.throttle import TokenBucket, in_windows
 from device.box import Box
 from device.db import outbox
 from device.db.events import record_event
-from device.errors import IntegrityError, SohoaError, StorageError
+from device.errors import IntegrityError, SohoaError
 from device.files import sha256_file
 from device.receipts import verify_receipt
 
@@ -68,6 +68,7 @@ def sync_pass(box: Box, context: SyncContext | None = None) -> PassResult:
     added = outbox.queue_built_packages(box.db, str(box.config.paths.data_dir))
     if added:
         log.info("%d newly built packages queued for the hub", added)
+    custody.keep_second_copies(box)
     result = PassResult()
     backoff = Backoff(settings.backoff_min_seconds, settings.backoff_max_seconds)
     bucket = context.bucket or TokenBucket(settings.bandwidth_bytes_per_second)
@@ -122,16 +123,16 @@ def send_package(box: Box, hub: HubClient, tus, enrollment: Enrollment, upload: 
     if document is not None:
         log.info("package %s: the hub already holds it; taking its receipt", upload["package_id"])
         return accept_receipt(box, upload, document, enrollment.public_key)
-    try:
-        custody.ensure_second_copy(box, upload)
-    except StorageError as exc:  # the upload itself endangers nothing: go on, but say so
-        log.warning("package %s: %s", upload["package_id"], exc)
     url, offset = _upload_url(box, tus, upload)
     if offset < upload["size"]:
         tus.upload(url, Path(upload["local_path"]), upload["size"], offset=offset,
                    on_progress=lambda committed: outbox.record_offset(box.db, upload["id"],
                                                                       committed))
     outbox.mark_uploaded(box.db, upload["id"], upload["size"])
+    if hub.lookup(upload["sha256"]) is None:
+        # Every byte is at the hub but no receipt: the final PATCH's answer was a 5xx or lost
+        # (or this box died right after it). An empty PATCH has the hub take the upload in again.
+        tus.finish(url, upload["size"])
     for wait in (0.0, *_RECEIPT_WAITS):
         sleep(wait)
         document = hub.lookup(upload["sha256"])

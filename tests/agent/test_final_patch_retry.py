@@ -1,0 +1,48 @@
+"""An upload whose final PATCH failed at the hub (its store full once) is taken in again at the
+next pass, not left waiting for the upload to expire and be sent whole again."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from click.testing import CliRunner
+
+from agent.sync import SyncContext, sync_pass
+from device.cli.main import cli
+from device.db import outbox
+from device.errors import StorageError
+from tests.agent import hubserver
+
+
+class FullOnce:
+    """The hub's package store, full for the first package it is given."""
+
+    def __init__(self, store) -> None:
+        self.store, self.failed = store, False
+
+    def put(self, sha256, path):
+        if not self.failed:
+            self.failed = True
+            raise StorageError("disk full (once)")
+        return self.store.put(sha256, path)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_an_upload_whose_final_patch_failed_is_finished_at_the_next_pass(box, config_file, make_package,
+                                                                          tmp_path):
+    with hubserver.HubServer(tmp_path / "prov") as hub:
+        enrolled = CliRunner().invoke(cli, ["--data", str(box.config.paths.data_dir), "--config",
+                                            str(config_file), "enroll", hub.url, hub.enrollment_code()])
+        assert enrolled.exit_code == 0, enrolled.output
+        hub.hub.store = FullOnce(hub.hub.store)
+        upload = make_package(100_000)
+        ticks = itertools.count(1)  # each pass a day later: back-off never holds it back
+        context = SyncContext(sleep=lambda s: None, clock=lambda: time.time() + 86_400 * next(ticks))
+        for _ in range(3):
+            sync_pass(box, context)
+        row = outbox.upload_by_sha256(box.db, upload["sha256"])
+        assert hub.hub.store.failed and row["state"] == "accepted", (row["state"], row["last_error"])
+        assert upload["sha256"] in hub.stored()
