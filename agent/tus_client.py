@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ class TusClient:
         if response.status_code in (403, 404, 410):
             raise UploadGone(f"HEAD {url}: {response.status_code}")
         _check(response, (200, 204), "HEAD")
-        return int(response.headers["Upload-Offset"])
+        return _offset_header(response, "HEAD")
 
     def finish(self, url: str, size: int) -> None:
         """An empty PATCH at offset = size: every byte is there but the server never confirmed
@@ -197,8 +198,9 @@ class TusClient:
         if response.status_code == 409:  # our offset is not the server's: ask it
             raise SyncUnavailable(f"PATCH {url} at {position}: offset conflict (409)")
         _check(response, (204, 200), "PATCH")
-        committed = int(response.headers.get("Upload-Offset", position + len(chunk)))
-        return committed
+        if "Upload-Offset" not in response.headers:
+            return position + len(chunk)
+        return _offset_header(response, "PATCH")
 
     def _paced(self, chunk: bytes) -> Iterator[bytes]:
         view = memoryview(chunk)
@@ -223,3 +225,13 @@ def _check(response: httpx.Response, expected: tuple[int, ...], what: str) -> No
     if response.status_code >= 500 or response.status_code in (408, 429):
         raise SyncUnavailable(f"{what}: server answered {response.status_code} {detail}".strip())
     raise SyncUnavailable(f"{what}: unexpected answer {response.status_code} {detail}".strip())
+
+
+def _offset_header(response: httpx.Response, what: str) -> int:
+    """The Upload-Offset a tus server answered; SyncUnavailable (retried with back-off) when it
+    is missing or not a number: a captive portal or a broken proxy answered instead of the hub."""
+    value = response.headers.get("Upload-Offset", "")
+    if not re.fullmatch(r"[0-9]{1,19}", value):
+        raise SyncUnavailable(f"{what} {response.url}: answered {response.status_code} without a valid "
+                              "Upload-Offset (a captive portal or a proxy, not the hub?)")
+    return int(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
+import re
 
 from flask import Blueprint, Response, g, request
 
@@ -179,9 +180,12 @@ def _owned(upload_id: str) -> dict | None:
     return row
 
 
+_DECIMAL = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() also takes '²'
+
+
 def _int_header(name: str) -> int | None:
     value = request.headers.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 20 else None
+    return int(value) if _DECIMAL.fullmatch(value) else None
 
 
 def _http_date(moment: dt.datetime) -> str:

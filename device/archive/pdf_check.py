@@ -14,6 +14,7 @@ import logging
 import re
 import struct
 import zipfile
+import zlib
 
 import pikepdf
 
@@ -87,6 +88,24 @@ def pdf_problems(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, 
         return 0, [f"unreadable PDF: {exc}"]
 
 
+_MAX_XMP_BYTES = 4 << 20  # a real XMP packet is a few KiB; a larger one is not read
+
+
+def _bounded_xmp(stream: pikepdf.Stream) -> bytes:
+    """The XMP packet, decoded at most _MAX_XMP_BYTES far (a deflate bomb stops there)."""
+    raw = bytes(stream.read_raw_bytes())
+    filters = stream.get("/Filter")
+    names = [filters] if isinstance(filters, pikepdf.Name) else list(filters or [])
+    if not names:
+        return raw[:_MAX_XMP_BYTES]
+    if names == [pikepdf.Name.FlateDecode]:
+        try:
+            return zlib.decompressobj().decompress(raw, _MAX_XMP_BYTES)
+        except zlib.error:
+            return b""
+    return b""  # another filter on XMP: not what a PDF/A writer makes; read as missing
+
+
 def _marks(pdf: pikepdf.Pdf) -> list[str]:
     problems = []
     if pdf.is_encrypted:
@@ -94,7 +113,7 @@ def _marks(pdf: pikepdf.Pdf) -> list[str]:
     if pdf.pdf_version != "1.7":
         problems.append(f"PDF version {pdf.pdf_version}, PDF/A-2 is based on 1.7")
     metadata = pdf.Root.get("/Metadata")
-    xmp = bytes(metadata.read_bytes()) if isinstance(metadata, pikepdf.Stream) else b""
+    xmp = _bounded_xmp(metadata) if isinstance(metadata, pikepdf.Stream) else b""
     if not _PDFAID.search(xmp):
         problems.append("XMP does not declare pdfaid part 2 conformance B")
     if not pdf.Root.get("/OutputIntents"):

@@ -34,8 +34,9 @@ class PackageLimits:
     max_size: int = 8 << 30                 # bytes of the zip file itself
     max_entries: int = 20_000
     max_total_uncompressed: int = 16 << 30  # declared and counted, over all entries
-    max_ratio: float = 100.0                # uncompressed / compressed, per entry above 1 MiB
+    max_ratio: float = 100.0                # uncompressed / compressed, per entry above 64 KiB
     max_xml_bytes: int = 32 << 20           # an XML entry is parsed whole, so it is bounded
+    max_xml_total: int = 96 << 20           # and so are all of them together
     check_pdfa: bool = True                 # open each PDF (pikepdf) for its PDF/A-2b marks
 
 
@@ -61,6 +62,7 @@ class _Scan:
     reasons: list[str] = field(default_factory=list)
     digests: dict[str, tuple[str, int]] = field(default_factory=dict)
     xml: dict[str, bytes] = field(default_factory=dict)
+    xml_bytes: int = 0  # held in `xml`, over all entries
     root: str | None = None
 
 
@@ -114,7 +116,7 @@ def _scan(archive: zipfile.ZipFile, limits: PackageLimits) -> _Scan:
         scan.reasons.append(f"zip.bomb: declares {declared} bytes uncompressed "
                             f"> {limits.max_total_uncompressed}")
     for info in infos:
-        if info.file_size > (1 << 20) and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        if info.file_size > (64 << 10) and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             scan.reasons.append(f"zip.bomb: {info.filename} expands {info.file_size} bytes from "
                                 f"{info.compress_size}")
     if scan.reasons:
@@ -168,7 +170,8 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Package
                                     "or than the limit")
                 return
             if keep:
-                if count > limits.max_xml_bytes:
+                scan.xml_bytes += len(chunk)
+                if count > limits.max_xml_bytes or scan.xml_bytes > limits.max_xml_total:
                     scan.reasons.append(f"package.xml_too_large: {info.filename}")
                     return
                 kept.append(chunk)

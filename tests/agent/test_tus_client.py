@@ -170,3 +170,15 @@ def test_termination_deletes_the_upload(payload):
     url = client.create(10, {"filename": "p", "sha256": "0" * 64, "package_id": "P"})
     client.terminate(url)
     assert server.uploads == {}
+
+
+def test_an_answer_without_a_tus_offset_is_a_retryable_failure_not_a_crash():
+    """A captive portal or a broken proxy answers 200 with no Upload-Offset."""
+    from agent.errors import SyncUnavailable
+    from agent.tus_client import TusClient
+
+    portal = httpx.MockTransport(lambda request: httpx.Response(200, headers={"Content-Length": "0"}))
+    with httpx.Client(transport=portal) as client:
+        tus = TusClient(client, "http://hub.invalid/api/v1/uploads/")
+        with pytest.raises(SyncUnavailable, match="without a valid Upload-Offset"):
+            tus.offset("http://hub.invalid/api/v1/uploads/abc")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import pikepdf
 import pytest
 
 from device.archive.package import build_package
-from device.archive.pdf_check import pdf_problems
+from device.archive.pdf_check import _bounded_xmp, pdf_problems
 from device.archive.validate import PackageLimits, validate_package
 from tests.device.archive.conftest import CODE
 
@@ -170,3 +171,29 @@ def test_the_package_pdfs_carry_pdfa_2b_marks_read_in_place(package):
     with zipfile.ZipFile(package) as archive:
         pdfs = [i for i in archive.infolist() if i.filename.endswith(".pdf")]
         assert [pdf_problems(archive, info) for info in pdfs] == [(2, []), (2, [])]
+
+
+def test_many_small_xml_entries_that_inflate_are_refused_before_they_are_held(tmp_path):
+    """Each entry is 1 MiB of XML from 1 KiB: under the old 1 MiB ratio floor, a 20 MB upload
+    could have made the hub hold gigabytes of XML."""
+    bomb = tmp_path / "xml-bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number in range(50):
+            archive.writestr(f"root/x{number:05d}.xml", b"<a>" + b" " * ((1 << 20) - 7) + b"</a>")
+    assert any(reason.startswith("zip.bomb") for reason in refused(bomb, "zip.bomb"))
+
+
+def test_an_xmp_stream_that_inflates_is_not_decoded_whole(tmp_path):
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.Metadata = pikepdf.Stream(pdf, zlib.compress(b"\0" * (64 << 20), 9))
+    pdf.Root.Metadata.Filter = pikepdf.Name.FlateDecode
+    buffer = io.BytesIO()
+    pdf.save(buffer, fix_metadata_version=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    holder = tmp_path / "pdf.zip"
+    with zipfile.ZipFile(holder, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("root/x.pdf", buffer.getvalue())
+    with zipfile.ZipFile(holder) as archive:
+        _, problems = pdf_problems(archive, archive.getinfo("root/x.pdf"))
+    assert "XMP does not declare pdfaid part 2 conformance B" in problems
+    assert len(_bounded_xmp(pdf.Root.Metadata)) == 4 << 20  # decoded 4 MiB, not 64
