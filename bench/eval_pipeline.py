@@ -46,7 +46,6 @@ from eval_ocr import DATA, cer_counts, tesseract_cli  # noqa: E402
 
 SOHOA = REPO / ".venv" / "bin" / "sohoa"
 FIRST_SEED = 700000
-LEGAL_TEXTS = tuple(f"doc_{n:06d}" for n in (1, 2, 3, 5, 8, 13, 19, 21, 34, 55, 86, 89, 110, 144, 150))
 MAINT_PAGES = (7, 8, 9, 12)
 TIMEOUT_S = 3600
 
@@ -84,12 +83,18 @@ def measure_peak(argv: list[str]) -> Run:
     return Run(seconds, peak)
 
 
+def legal_texts() -> list[str]:
+    """The shared legal texts' names, in order."""
+    return sorted(path.stem for path in (DATA / "legal-texts").glob("doc_*.txt"))
+
+
 def simulated_samples(scratch: Path, count: int, curled: bool) -> list[Sample]:
     """12 MP photos of legal-text first pages (JPEG, as the camera stores them)."""
     group = "photo-curled" if curled else "photo"
+    names = legal_texts()
     out = []
     for i in range(count):
-        name = LEGAL_TEXTS[i % len(LEGAL_TEXTS)]
+        name = names[i % len(names)]
         text = (DATA / "legal-texts" / f"{name}.txt").read_text(encoding="utf-8")
         seed = FIRST_SEED + (1000 if curled else 0) + i
         camera = SimulatedCamera(seed, texts=[text], bound=curled, curl=1.5 if curled else 1.0)
@@ -107,9 +112,10 @@ def simulated_samples(scratch: Path, count: int, curled: bool) -> list[Sample]:
 
 def flat_samples(scratch: Path, count: int) -> list[Sample]:
     """The same first pages rendered flat at 300 dpi (what a perfect scanner would give)."""
+    names = legal_texts()
     out = []
     for i in range(count):
-        name = LEGAL_TEXTS[i % len(LEGAL_TEXTS)]
+        name = names[i % len(names)]
         page = render_document((DATA / "legal-texts" / f"{name}.txt").read_text(encoding="utf-8"))[0]
         path = scratch / "flat" / f"{name}_{i}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
