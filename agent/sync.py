@@ -23,10 +23,13 @@ from agent.errors import NotEnrolledError, ReceiptRefused, SyncUnavailable, Uplo
 from agent.hub_api import HubClient
 from agent.throttle import TokenBucket, in_windows
 from device.box import Box
-from device.db import outbox
+from device.catalog.dossiers import move
+from device.db import outbox, records
+from device.db import packages as package_rows
 from device.db.events import record_event
 from device.errors import IntegrityError, SohoaError
 from device.files import sha256_file
+from device.records import lifecycle
 from device.receipts import verify_receipt
 
 log = logging.getLogger(__name__)
@@ -124,6 +127,7 @@ def send_package(box: Box, hub: HubClient, tus, enrollment: Enrollment, upload: 
         log.info("package %s: the hub already holds it; taking its receipt", upload["package_id"])
         return accept_receipt(box, upload, document, enrollment.public_key)
     url, offset = _upload_url(box, tus, upload)
+    advance_dossier(box, upload, "send")
     if offset < upload["size"]:
         tus.upload(url, Path(upload["local_path"]), upload["size"], offset=offset,
                    on_progress=lambda committed: outbox.record_offset(box.db, upload["id"],
@@ -181,9 +185,25 @@ def accept_receipt(box: Box, upload: dict[str, Any], document: Any, public_key: 
                   "receivedAt": receipt.received_at, "reasons": receipt.reasons})
     log.info("package %s: receipt verified, %s %s", upload["package_id"], receipt.verdict,
              "; ".join(receipt.reasons))
+    advance_dossier(box, upload, "send")  # a receipt brought back on a USB drive: it was sent
+    advance_dossier(box, upload, "accept" if receipt.accepted else "reject")
     if receipt.accepted:
         custody.drop_second_copy(box, upload)
     return receipt.verdict
+
+
+def advance_dossier(box: Box, upload: dict[str, Any], action: str) -> None:
+    """Move the package's dossier through packaged → sent → accepted | rejected, only while it
+    is still at the version the package holds (a reopened dossier has moved on) and only where
+    the lifecycle allows it (sending a package twice does not move it twice)."""
+    package = package_rows.package_by_sha256(box.db, upload["sha256"])
+    dossier = records.dossier_by_id(box.db, package["dossier_id"]) if package else None
+    if dossier is None or dossier["version"] != package["dossier_version"]:
+        return
+    sources, _ = lifecycle.MOVES[action]
+    if lifecycle.DossierState(dossier["state"]) in sources:
+        state = move(box, dossier["file_code"], action, actor="agent")
+        log.info("dossier %s: %s", dossier["file_code"], state)
 
 
 def summary(box: Box) -> tuple[bool, str]:

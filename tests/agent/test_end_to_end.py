@@ -8,7 +8,8 @@ import pytest
 
 from agent.enrollment import enroll
 from agent.sync import SyncContext, summary, sync_pass
-from device.db import outbox
+from device.db import outbox, records
+from device.db.events import events_for
 from tests.device.archive import conftest as archive
 
 # The archive tests' approved dossier (shot, processed, approved once per session), reused.
@@ -33,3 +34,8 @@ def test_a_built_package_is_swept_into_the_outbox_sent_validated_and_accepted(ap
     row = outbox.upload_by_sha256(approved_box.db, info.sha256)
     assert row["receipt"]["receipt"]["verdict"] == "accepted" and row["file_code"] == CODE
     assert summary(approved_box)[0] is True
+    # The dossier followed its package: packaged -> sent -> accepted, each in the audit trail.
+    dossier = records.dossier_by_code(approved_box.db, CODE)
+    assert dossier["state"] == "accepted"
+    moves = [event["action"] for event in events_for(approved_box.db, "dossier", dossier["id"])]
+    assert moves[-2:] == ["dossier.send", "dossier.accept"]
