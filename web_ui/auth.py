@@ -1,0 +1,122 @@
+"""Logins: Flask-Login on the box's users, the login rate limit, login/logout pages, and the
+rule that every view but login and static files needs a session."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Flask, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from device.accounts import check_password
+from device.db import transaction
+from device.db.events import record_event
+from device.db.users import user_by_name
+from web_ui.throttle import LoginThrottle
+from web_ui.web import box, json_error, t, wants_json
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+# Endpoints reachable without a session; everything else is refused before its view runs.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+
+
+class User(UserMixin):
+    """A logged-in box user; the session stores "<id>:<username>" so a re-created account with
+    the same name does not inherit an old session."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.user_id, self.username, self.role = int(row["id"]), row["username"], row["role"]
+        self.display_name = row["display_name"] or row["username"]
+
+    def get_id(self) -> str:
+        return f"{self.user_id}:{self.username}"
+
+
+def _load_user(session_id: str) -> User | None:
+    user_id, _, username = session_id.partition(":")
+    row = user_by_name(box().db, username)
+    if row is None or not row["active"] or str(row["id"]) != user_id:
+        return None
+    return User(row)
+
+
+def _unauthorized() -> Any:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if wants_json(view):
+        return json_error(401, "unauthorized", "login required", t("login.required_api"))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _require_login() -> Any:
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    return _unauthorized()
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Login, the throttle and the login-everywhere rule on `app`."""
+    manager = LoginManager(app)
+    manager.user_loader(_load_user)
+    manager.unauthorized_handler(_unauthorized)
+    manager.session_protection = "basic"
+    settings = app.extensions["sohoa_config"].settings.web
+    app.extensions["sohoa_login_throttle"] = LoginThrottle(settings.login_attempts,
+                                                           settings.lockout_minutes * 60)
+    app.before_request(_require_login)
+
+
+def _throttle() -> LoginThrottle:
+    return current_app.extensions["sohoa_login_throttle"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host, not `//host`) is followed after login."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and "\\" not in target:
+            return target
+    return url_for("dossiers.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        return render_template("auth/login.html", error=None, username="")
+    username = request.form.get("username", "").strip().lower()
+    password = request.form.get("password", "")
+    address = request.remote_addr or "-"
+    wait_s = _throttle().locked_for(username, address)
+    if wait_s > 0:
+        log.warning("login for %r from %s refused: locked out for %.0f s", username, address, wait_s)
+        error = t("login.locked", minutes=max(1, math.ceil(wait_s / 60)))
+        return render_template("auth/login.html", error=error, username=username), 429
+    row = check_password(box().db, username, password) if username and password else None
+    if row is None:
+        _throttle().failed(username, address)
+        log.info("failed login for %r from %s", username, address)
+        return render_template("auth/login.html", error=t("login.wrong"), username=username), 401
+    _throttle().succeeded(username, address)
+    session.clear()  # a fresh session (and CSRF token) for the logged-in user
+    session.permanent = True
+    login_user(User(row))
+    with transaction(box().db):
+        record_event(box().db, f"web:{username}", "user.login", "user", username, {"address": address})
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    username = current_user.username
+    with transaction(box().db):
+        record_event(box().db, f"web:{username}", "user.logout", "user", username)
+    logout_user()
+    session.clear()
+    flash(t("logout.done"), "info")
+    return redirect(url_for("auth.login"))

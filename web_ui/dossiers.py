@@ -1,0 +1,138 @@
+"""Dossier pages: the list with progress, create and edit with TT05 fields, a dossier's
+documents and pages (thumbnails, QC flags), and the review moves (submit, approve, return)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from device.catalog.describe import dossier_json, dossier_list_json
+from device.catalog.dossiers import approve, create_dossier, load, move, set_dossier_fields
+from device.db.pages import page_by_id
+from device.errors import NotFoundError, StateError, ValidationError
+from device.records.lifecycle import EDITABLE, DossierState, state_vi
+from device.records.values import plain
+from web_ui.forms import changed_only, dossier_form, read_form
+from web_ui.thumbs import thumbnail
+from web_ui.web import REVIEW_ROLES, actor, api, box, role_required, t
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("dossiers", __name__)
+
+
+def _fonds_defaults() -> dict[str, str]:
+    defaults = box().config.settings.box
+    return {"agencyId": defaults.agency_id, "archiveCode": defaults.archive_code,
+            "fondsCode": defaults.fonds_code, "fondsName": defaults.fonds_name}
+
+
+@bp.get("/")
+def index() -> Any:
+    rows = dossier_list_json(box())
+    for row in rows:
+        row["stateLabel"] = state_vi(DossierState(row["state"]))
+    return render_template("dossiers/list.html", dossiers=rows)
+
+
+@bp.route("/dossiers/new", methods=["GET", "POST"])
+def new() -> Any:
+    values: dict[str, Any] = {}
+    problems = None
+    if request.method == "POST":
+        values = read_form(request.form, with_fonds=True)
+        try:
+            code = create_dossier(box(), values, actor=actor())
+        except ValidationError as exc:
+            problems = exc.problems
+        else:
+            flash(t("dossiers.created", code=code), "info")
+            return redirect(url_for("dossiers.show", code=code), 303)
+    fonds, fields, others = dossier_form(values, problems, fonds=_fonds_defaults())
+    return render_template("dossiers/form.html", fonds=fonds, fields=fields, others=others,
+                           editing=None), 400 if problems else 200
+
+
+@bp.route("/dossiers/<code>/edit", methods=["GET", "POST"])
+def edit(code: str) -> Any:
+    dossier = load(box(), code)
+    current = {**plain(dossier["fields"]), "fileCode": dossier["file_code"]}
+    values, problems = current, None
+    if request.method == "POST":
+        values = read_form(request.form, with_fonds=False)
+        try:
+            set_dossier_fields(box(), code, changed_only(values, current), actor=actor())
+        except ValidationError as exc:
+            problems = exc.problems
+        else:
+            new_code = values.get("fileCode", "").strip() or code
+            flash(t("dossiers.saved", code=new_code), "info")
+            return redirect(url_for("dossiers.show", code=new_code), 303)
+    _fonds, fields, others = dossier_form(values, problems)
+    return render_template("dossiers/form.html", fonds=[], fields=fields, others=others,
+                           editing=code), 400 if problems else 200
+
+
+@bp.get("/dossiers/<code>")
+def show(code: str) -> Any:
+    data = dossier_json(box(), code)
+    state = DossierState(data["state"])
+    return render_template("dossiers/show.html", dossier=data, state_label=state_vi(state),
+                           editable=state in EDITABLE, reviewable=state is DossierState.IN_REVIEW,
+                           can_review=current_user.role in REVIEW_ROLES)
+
+
+def _moved(code: str, state: str) -> Any:
+    flash(t("dossiers.moved", code=code, state=state_vi(DossierState(state))), "info")
+    return redirect(url_for("dossiers.show", code=code), 303)
+
+
+def _refused(code: str, exc: ValidationError | StateError) -> Any:
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(f"{item.label_vi}: {item.problem_vi}" for item in exc.problems)
+        flash(t("dossiers.cannot_approve", problems=problems), "error")
+    else:
+        flash(exc.message_vi, "error")
+    return redirect(url_for("dossiers.show", code=code), 303)
+
+
+@bp.post("/dossiers/<code>/submit")
+def submit(code: str) -> Any:
+    try:
+        return _moved(code, move(box(), code, "submit", actor=actor()))
+    except (ValidationError, StateError) as exc:
+        return _refused(code, exc)
+
+
+@bp.post("/dossiers/<code>/approve")
+@role_required(REVIEW_ROLES)
+def approve_dossier(code: str) -> Any:
+    try:
+        return _moved(code, approve(box(), code, actor=actor()))
+    except (ValidationError, StateError) as exc:
+        return _refused(code, exc)
+
+
+@bp.post("/dossiers/<code>/return")
+@role_required(REVIEW_ROLES)
+def return_dossier(code: str) -> Any:
+    comment = request.form.get("comment", "").strip()[:2000]
+    try:
+        return _moved(code, move(box(), code, "return", actor=actor(), comment=comment))
+    except StateError as exc:
+        return _refused(code, exc)
+
+
+@bp.get("/pages/<int:page_id>/thumb.jpg")
+@api
+def page_thumbnail(page_id: int) -> Any:
+    page = page_by_id(box().db, page_id)
+    if page is None:
+        raise NotFoundError(f"no page {page_id}", message_vi="Không có trang này.")
+    response = send_file(thumbnail(box(), page), mimetype="image/jpeg", conditional=True,
+                         max_age=60)
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response

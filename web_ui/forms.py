@@ -1,0 +1,111 @@
+"""TT05 dossier fields as an HTML form: what to draw for each field, and the form read back.
+
+The rules stay in device.records: this module only turns the spec into inputs and the posted
+strings into the data device.catalog validates (its ValidationError names each field).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from device.errors import FieldProblem
+from device.records.schema import FieldSpec, code_lists, dossier_fields
+from device.records.values import normalise
+
+# Which agency and fonds a new dossier belongs to (defaults from the box's configuration).
+FONDS_FIELDS = (("agencyId", "Mã định danh cơ quan"), ("archiveCode", "Mã cơ quan lưu trữ"),
+                ("fondsCode", "Mã phông"), ("fondsName", "Tên phông"))
+
+
+@dataclass
+class FormField:
+    """One input of the form as the template draws it."""
+
+    name: str
+    label: str
+    kind: str  # text, textarea, date, select, multiselect, bool
+    required: bool
+    value: Any = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    error: str = ""
+    placeholder: str = ""
+
+
+def _kind(spec: FieldSpec) -> str:
+    if spec.type == "code":
+        return "select"
+    if spec.type == "codes":
+        return "multiselect"
+    if spec.type == "bool":
+        return "bool"
+    if spec.type == "date":
+        return "date"
+    return "textarea" if spec.type == "text" and (spec.max or 0) > 300 else "text"
+
+
+def _shown(value: Any, kind: str) -> Any:
+    if value is None:
+        return [] if kind == "multiselect" else ""
+    if kind == "bool":
+        return "1" if value else "0"
+    if kind == "multiselect":
+        return list(value) if isinstance(value, list) else [value]
+    return str(value)
+
+
+def editable_specs() -> list[FieldSpec]:
+    return [spec for spec in dossier_fields().values() if spec.required != "computed"]
+
+
+def dossier_form(values: dict[str, Any], problems: list[FieldProblem] | None = None, *,
+                 fonds: dict[str, str] | None = None) -> tuple[list[FormField], list[FormField], list[str]]:
+    """(fonds inputs, TT05 inputs, problems not tied to an input); `fonds` None: no fonds inputs
+    (an existing dossier's fonds is not changed here)."""
+    errors = {item.field: item.problem_vi for item in problems or []}
+    fields = []
+    for spec in editable_specs():
+        kind = _kind(spec)
+        options = list(code_lists()[spec.name].values.items()) if spec.code_list else []
+        fields.append(FormField(spec.name, spec.label_vi, kind, spec.required == "draft",
+                                _shown(values.get(spec.name), kind), options, errors.pop(spec.name, "")))
+    fonds_inputs = []
+    for name, label in FONDS_FIELDS if fonds is not None else ():
+        fonds_inputs.append(FormField(name, label, "text", False, str(values.get(name) or ""),
+                                      error=errors.pop(name, ""),
+                                      placeholder=(fonds or {}).get(name, "")))
+    others = [f"{item.label_vi}: {item.problem_vi}" for item in problems or []
+              if item.field in errors]
+    return fonds_inputs, fields, others
+
+
+def read_form(form: MultiDict[str, str], *, with_fonds: bool) -> dict[str, Any]:
+    """The posted values keyed by TT05 element name, as device.catalog takes them."""
+    data: dict[str, Any] = {}
+    for spec in editable_specs():
+        if spec.type == "codes":
+            data[spec.name] = [code for code in form.getlist(spec.name) if code]
+        else:
+            data[spec.name] = form.get(spec.name, "")
+    if with_fonds:
+        for name, _label in FONDS_FIELDS:
+            data[name] = form.get(name, "").strip() or None
+    return data
+
+
+def changed_only(data: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The posted fields whose value differs from the stored one: saving the form must not turn
+    every suggested value into a confirmed one, only those the person actually typed."""
+    specs = dossier_fields()
+    changed = {}
+    for name, raw in data.items():
+        try:
+            value = normalise(specs[name], raw)
+        except ValueError:
+            changed[name] = raw  # let device.catalog report it
+            continue
+        if value != current.get(name):
+            changed[name] = raw
+    return changed

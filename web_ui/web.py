@@ -1,0 +1,79 @@
+"""What the views share: this request's Box, the acting user, texts, API marks and role checks."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, abort, current_app, g, jsonify, request
+from flask_login import current_user
+
+from device.box import Box
+from device.config import Config
+from web_ui.i18n import DEFAULT_LANGUAGE, translate
+
+REVIEW_ROLES = frozenset({"reviewer", "admin"})
+
+
+def config() -> Config:
+    return current_app.extensions["sohoa_config"]
+
+
+def box() -> Box:
+    """This request's Box (one database connection per request, closed at teardown)."""
+    if "box" not in g:
+        g.box = Box.open(config())
+    return g.box
+
+
+def close_box(_exc: BaseException | None = None) -> None:
+    opened = g.pop("box", None)
+    if opened is not None:
+        opened.close()
+
+
+def actor() -> str:
+    """Who the audit trail names for this request's actions."""
+    return f"web:{current_user.username}"
+
+
+def t(key: str, **fields: Any) -> str:
+    """The UI text of `key` in this request's language."""
+    return translate(key, g.get("language", DEFAULT_LANGUAGE), **fields)
+
+
+def api(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view as an API (JSON, images, streams): without a login it answers 401, not a
+    redirect to the login page."""
+    view.sohoa_api = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_api(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, "sohoa_api", False))
+
+
+def wants_json(view: Callable[..., Any] | None) -> bool:
+    """Whether errors for this request are JSON (API views, JSON requests) rather than pages."""
+    return is_api(view) or request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def role_required(roles: frozenset[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The view runs only for a user with one of `roles`; anyone else gets 403."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+
+    return decorate
+
+
+def json_error(status: int, error: str, message: str, message_vi: str | None = None) -> Response:
+    response = jsonify({"error": error, "message": message, "message_vi": message_vi or message})
+    response.status_code = status
+    return response
