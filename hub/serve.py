@@ -6,33 +6,19 @@ import logging
 import threading
 from typing import Any
 
-import waitress
-
-from device.errors import ConfigError, SohoaError
+from device import wsgi
+from device.errors import SohoaError
 from hub.context import MIB, Hub
 from hub.uploads import expire_uploads
 
 log = logging.getLogger(__name__)
 
 
-def split_bind(bind: str) -> tuple[str, int]:
-    host, _, port = bind.rpartition(":")
-    if not host or not port.isdigit() or int(port) > 65_535:
-        raise ConfigError(f"bind {bind!r}: expected HOST:PORT, e.g. 0.0.0.0:8470")
-    return host.strip("[]"), int(port)
-
-
 def make_server(app: Any, hub: Hub, bind: str) -> Any:
-    """A waitress server bound to `bind` (port 0: any free port; see `effective_port`)."""
-    host, port = split_bind(bind)
-    try:
-        return waitress.create_server(
-            app, host=host, port=port, threads=hub.settings.threads, ident="sohoa-hub",
-            # waitress buffers each body before calling the app: one PATCH chunk at most.
-            max_request_body_size=hub.max_chunk_bytes + MIB,
-            clear_untrusted_proxy_headers=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {bind}: {exc.strerror}") from None
+    """A waitress server for the hub bound to `bind` (port 0: any free port)."""
+    # waitress buffers each body before calling the app: one PATCH chunk at most.
+    return wsgi.make_server(app, bind, threads=hub.settings.threads, ident="sohoa-hub",
+                            max_request_body_size=hub.max_chunk_bytes + MIB)
 
 
 def stop_server(server: Any) -> None:
