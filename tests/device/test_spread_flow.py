@@ -23,6 +23,7 @@ from device.worker import run_once
 from device.worker.source import crop_region
 from tests.device.capture.conftest import no_hands, wait_for
 from tests.device.cli.conftest import Sohoa
+from tests.device.imaging.cleanup_pages import one_shot
 
 SEED = 640000
 SMALL = (760, 1014)  # a single page, portrait, small: QC still finds it and OCR is quick
@@ -38,25 +39,18 @@ def engine():
         yield loaded
 
 
-def take(camera: SimulatedCamera):
-    camera.start()
-    try:
-        return camera.capture()
-    finally:
-        camera.close()
-
 
 @pytest.fixture(scope="module")
 def register_shot():
     """One simulated open register at full resolution (about 200 dpi on each page)."""
-    return take(SpreadCamera(seed=SEED))
+    return one_shot(SpreadCamera(seed=SEED))
 
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory, register_shot) -> dict[str, Path]:
     """The register's photo and a single page's, as JPEG files (what a phone would give)."""
     folder = tmp_path_factory.mktemp("photos")
-    single = take(SimulatedCamera(seed=SEED + 1, resolution=SMALL))
+    single = one_shot(SimulatedCamera(seed=SEED + 1, resolution=SMALL))
     paths = {"register": folder / "register.jpg", "single": folder / "single.jpg"}
     for name, capture in (("register", register_shot), ("single", single)):
         assert cv2.imwrite(str(paths[name]), capture.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
@@ -136,7 +130,7 @@ def test_an_open_register_shot_is_one_capture_of_two_pages_read_as_left_then_rig
     assert half_cers(rows[1][0], rows[0][0], expected.text)[0] > 0.3
 
 
-def test_a_single_page_shot_as_a_register_is_one_page_flagged_for_a_retake(box, dossier_code, engine):
+def test_a_single_page_shot_as_a_register_is_one_page_flagged_for_a_reone_shot(box, dossier_code, engine):
     camera = SimulatedCamera(seed=SEED + 1, resolution=SMALL)
     camera.start()
     try:

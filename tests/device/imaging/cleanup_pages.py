@@ -74,3 +74,12 @@ def collapse(text: str) -> str:
 def cer(hypothesis: str, truth: str) -> float:
     """Character error rate after collapsing whitespace runs (the shared data README's rule)."""
     return Levenshtein.distance(collapse(hypothesis), collapse(truth)) / len(collapse(truth))
+
+
+def one_shot(camera):
+    """The first capture of a freshly made camera, which is then closed."""
+    camera.start()
+    try:
+        return camera.capture()
+    finally:
+        camera.close()

@@ -15,7 +15,7 @@ from device.capture.simulated import SimulatedCamera
 from device.errors import InputError
 from device.imaging.pipeline import OPTIONAL_STAGES, STAGES, PipelineParams, process_image
 from device.ocr.engine import OcrEngine
-from tests.device.imaging.cleanup_pages import cer, rendered, turn
+from tests.device.imaging.cleanup_pages import cer, one_shot, rendered, turn
 
 WITHOUT_CLEANUP = PipelineParams(skip=OPTIONAL_STAGES)
 IMAGE_STAGES = ("rectify", "dewarp", "border_crop", "orientation", "deskew",
@@ -37,13 +37,6 @@ def turn_on_white(image: np.ndarray, clockwise_deg: float) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
 
 
-def _shoot(camera: SimulatedCamera):
-    camera.start()
-    try:
-        return camera.capture()
-    finally:
-        camera.close()
-
 
 @pytest.fixture(scope="module")
 def engine() -> OcrEngine:
@@ -54,7 +47,7 @@ def engine() -> OcrEngine:
 @pytest.fixture(scope="module")
 def crooked_shot():
     """A full 12 MP photo; seed 500006 lays a soft shadow (30% deep) and a gradient over it."""
-    return _shoot(CrookedCopyCamera(seed=500006))
+    return one_shot(CrookedCopyCamera(seed=500006))
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +93,7 @@ def test_the_outcome_survives_a_trip_between_processes(crooked_outcomes):
 
 
 def test_a_page_lying_sideways_on_the_desk_comes_out_upright(engine):
-    capture = _shoot(SimulatedCamera(seed=500008, resolution=(2280, 3042)))
+    capture = one_shot(SimulatedCamera(seed=500008, resolution=(2280, 3042)))
     sideways = cv2.rotate(capture.image, cv2.ROTATE_90_COUNTERCLOCKWISE)  # text runs bottom to top
     outcome = process_image(sideways, engine=engine)
     master = cv2.imdecode(np.frombuffer(outcome.master_jpeg, np.uint8), cv2.IMREAD_COLOR)
@@ -135,7 +128,7 @@ def test_a_page_skipping_all_cleanup_still_gives_an_ocr_image(engine):
 def test_curled_pages_of_a_bound_register_are_dewarped_and_read_better(engine):
     with_dewarp, without = [], []
     for seed in (500901, 500903, 500904):  # a thick register (curl 2): lines bow near the spine
-        shot = _shoot(SimulatedCamera(seed=seed, bound=True, curl=2.0))
+        shot = one_shot(SimulatedCamera(seed=seed, bound=True, curl=2.0))
         truth = shot.ground_truth.text
         dewarped = process_image(shot.image, engine=engine)
         curled = process_image(shot.image, engine=engine, params=PipelineParams(skip=frozenset({"dewarp"})))
