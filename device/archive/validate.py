@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import stat
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -74,6 +76,9 @@ def validate_package(path: Path, *, limits: PackageLimits = PackageLimits()) -> 
     base = {"sha256": sha256, "size": size}
     if size > limits.max_size:
         return _refused([f"zip.too_large: {size} > {limits.max_size} bytes"], **base)
+    too_many = _declared_entries_over(path, limits.max_entries)
+    if too_many:
+        return _refused([too_many], **base)
     try:
         with zipfile.ZipFile(path) as archive:
             scan = _scan(archive, limits)
@@ -101,6 +106,38 @@ def _refused(reasons: list[str], *, sha256: str, size: int) -> PackageVerdict:
     log.info("package %s refused: %s", sha256[:12], reasons)
     return PackageVerdict(ok=False, reasons=reasons, package_id=None, kind=None, sha256=sha256,
                           size=size, file_code=None, documents=0, pages=0)
+
+
+_EOCD = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+
+
+def _declared_entries_over(path: Path, limit: int) -> str | None:
+    """A reason when the zip's end record declares more than `limit` entries, read before
+    zipfile parses the central directory (which it holds whole: millions of tiny entries in a
+    few tens of MB would take gigabytes). None when the count is within the limit or unknown
+    (a zip with no end record is then refused by zipfile itself)."""
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        end = handle.tell()
+        handle.seek(max(0, end - (1 << 16) - 22))
+        tail = handle.read()
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) < at + 22:
+        return None
+    entries = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    if entries == 0xFFFF and at >= 20 and tail[at - 20:at - 16] == _ZIP64_LOCATOR:
+        # A zip64 archive (over 4 GiB, or over 65535 entries): the count is in its own record.
+        record_at = struct.unpack("<Q", tail[at - 12:at - 4])[0]
+        with path.open("rb") as handle:
+            handle.seek(record_at)
+            record = handle.read(56)
+        if len(record) < 40 or record[:4] != b"PK\x06\x06":
+            return "zip.corrupt: bad zip64 end record"
+        entries = struct.unpack("<Q", record[32:40])[0]
+    if entries > limit:
+        return f"zip.too_many_entries: {entries} > {limit}"
+    return None
 
 
 def _scan(archive: zipfile.ZipFile, limits: PackageLimits) -> _Scan:

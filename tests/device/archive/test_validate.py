@@ -197,3 +197,20 @@ def test_an_xmp_stream_that_inflates_is_not_decoded_whole(tmp_path):
         _, problems = pdf_problems(archive, archive.getinfo("root/x.pdf"))
     assert "XMP does not declare pdfaid part 2 conformance B" in problems
     assert len(_bounded_xmp(pdf.Root.Metadata)) == 4 << 20  # decoded 4 MiB, not 64
+
+
+def test_a_zip_declaring_too_many_entries_is_refused_before_its_directory_is_read(tmp_path):
+    bomb = tmp_path / "directory-bomb.zip"
+    with zipfile.ZipFile(bomb, "w") as archive:
+        for number in range(120):
+            archive.writestr(f"root/{number}", b"")
+    refused(bomb, "zip.too_many_entries", PackageLimits(max_entries=100))
+
+
+def test_a_zip64_archive_is_counted_from_its_own_end_record(tmp_path):
+    big = tmp_path / "zip64.zip"
+    with zipfile.ZipFile(big, "w") as archive:
+        for number in range(70_000):  # over 65535 entries: zipfile writes zip64 end records
+            archive.writestr(f"root/{number}", b"")
+    reasons = refused(big, "zip.too_many_entries")
+    assert reasons == ["zip.too_many_entries: 70000 > 20000"]
