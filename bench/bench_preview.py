@@ -8,7 +8,7 @@ shoots one page per request, back to back. Baseline, measured in the same run: a
 Figures are printed as milliseconds per frame and as ratios to that baseline, with the
 frame rate beside them (goal: >= 10 fps while capturing).
 
-    .venv/bin/python bench/bench_preview.py                  # 10 shots, preview_fps 20 (the default)
+    .venv/bin/python bench/bench_preview.py                  # 10 shots, preview_fps 30 (the default)
     .venv/bin/python bench/bench_preview.py --fps 30         # the preview's ceiling
 """
 
@@ -145,7 +145,7 @@ def measure(box: Box, code: str, shots: int, fps: float, root: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", type=int, default=10)
-    parser.add_argument("--fps", type=float, default=20.0, help="the service's preview_fps cap")
+    parser.add_argument("--fps", type=float, default=30.0, help="the service's preview_fps cap")
     parser.add_argument("--dir", type=Path, default=None, help="where the scratch box goes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as scratch:

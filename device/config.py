@@ -193,7 +193,7 @@ class CaptureConfig(_Section):
     preview_height: int = Field(480, ge=120, le=1080,
                                 description="Preview frames fit in this height (short side).")
     preview_fps: float = Field(
-        20.0, ge=1.0, le=30.0,
+        30.0, ge=1.0, le=30.0,
         description="Most preview frames read from the camera per second (fewer while it shoots).")
     preview_jpeg_quality: int = Field(80, ge=30, le=95,
                                       description="JPEG quality of the preview stream.")
