@@ -73,6 +73,9 @@ class CaptureServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     daemon_threads = False
     block_on_close = True
+    # Connections waiting to be accepted; at the default 5, a few clients connecting at once on
+    # a busy box got EAGAIN from connect() on the Unix socket.
+    request_queue_size = 64
 
     def __init__(self, path: Path, service: CaptureService) -> None:
         self.service = service

@@ -41,8 +41,11 @@ log = logging.getLogger(__name__)
 TARGET_FILE = "capture-target.json"  # in the data directory: survives restarts and reboots
 MAX_SHOTS_PER_REQUEST = 100  # one request stays a few minutes at most
 # A request waits at most this long for a shot in progress to end; then it is told "busy" and
-# changes nothing, rather than being applied after its caller was told it had failed.
-BUSY_WAIT_S = 2.0
+# changes nothing, rather than being applied after its caller was told it had failed. Both stay
+# well inside the client's own timeouts (10 s for a target, 40 s for one shot): shots from
+# several sources queue behind each other, a target change does not wait for long.
+TARGET_WAIT_S = 5.0
+SHOT_WAIT_S = 25.0
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ class CaptureService:
                                      or document < 1):
             raise InputError(f"document must be a number from 1, or null for a new document; not "
                              f"{document!r}", message_vi="Số thứ tự tài liệu không hợp lệ.")
-        with self._working():
+        with self._working(TARGET_WAIT_S):
             target = replace(self._resolve(dossier.strip(), document), layout=str(layout))
             self._save_target(target)
             self._target = target
@@ -184,9 +187,9 @@ class CaptureService:
         return target
 
     @contextmanager
-    def _working(self) -> Iterator[None]:
-        """Hold the work lock, or refuse at once (StateError "busy") if a shot keeps it."""
-        if not self._work_lock.acquire(timeout=BUSY_WAIT_S):
+    def _working(self, wait_s: float) -> Iterator[None]:
+        """Hold the work lock, or refuse (StateError "busy") if a shot keeps it past `wait_s`."""
+        if not self._work_lock.acquire(timeout=wait_s):
             raise StateError("the capture service is busy with another shot; try again",
                              message_vi="Máy đang chụp trang khác; hãy thử lại sau giây lát.")
         try:
@@ -209,7 +212,7 @@ class CaptureService:
             raise InputError(f"count must be a whole number from 1 to {MAX_SHOTS_PER_REQUEST}, not {count!r}",
                              message_vi=f"Số trang chụp phải từ 1 đến {MAX_SHOTS_PER_REQUEST}.")
         results: list[ShotResult] = []
-        with self._working():
+        with self._working(SHOT_WAIT_S):
             target = self._target
             if target is None:
                 raise StateError("no target: choose a dossier first (sohoa capture target)",
