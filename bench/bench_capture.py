@@ -80,11 +80,17 @@ def imwrite_ms(frame: np.ndarray, path: Path) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def run(root: Path, shots: int) -> None:
+def scratch_box(root: Path, extra_config: str = ""):
+    """The configuration of a new scratch box in `root` (its own database and blob store)."""
     config_file = root / "sohoa.toml"
-    config_file.write_text(CONFIG, encoding="utf-8")
+    config_file.write_text(CONFIG + extra_config, encoding="utf-8")
     config = load_config(config_file, root / "data", environ={})
     init_box(config, actor="bench")
+    return config
+
+
+def run(root: Path, shots: int) -> None:
+    config = scratch_box(root)
     camera = RecordingCamera(SimulatedCamera(seed=7))
     camera.start()
     detector = default_hand_detector()

@@ -24,31 +24,23 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench_capture import DOSSIER, scratch_box  # noqa: E402
 from device.box import Box  # noqa: E402
 from device.capture.client import CaptureClient, socket_path  # noqa: E402
 from device.capture.server import run_service  # noqa: E402
 from device.catalog.dossiers import create_dossier  # noqa: E402
-from device.config import load_config  # noqa: E402
-from device.provision import init_box  # noqa: E402
 
-CONFIG = """
-[box]
-agency_id = "H49.64.33"
-archive_code = "G09"
-fonds_code = "P01"
-fonds_name = "UBND xã Thử"
-
+CAPTURE_CONFIG = """
 [capture]
 camera = "simulated"
 camera_options = {{seed = 7, orientation = "landscape"}}
 preview_fps = {fps}
 """
-DOSSIER = {"fileCode": "H49.64.33.2001.160", "title": "Hồ sơ đo tốc độ xem trước", "maintenance": "01",
-           "mode": "01", "language": ["01"], "startDate": "15/09/2001"}
 
 
 class Viewer:
@@ -87,10 +79,7 @@ def imwrite_ms(frame: np.ndarray, path: Path, quality: int) -> float:
 
 
 def run(root: Path, shots: int, fps: float) -> None:
-    config_file = root / "sohoa.toml"
-    config_file.write_text(CONFIG.format(fps=fps), encoding="utf-8")
-    config = load_config(config_file, root / "data", environ={})
-    init_box(config, actor="bench")
+    config = scratch_box(root, CAPTURE_CONFIG.format(fps=fps))
     stop, ready = threading.Event(), threading.Event()
     with Box.open(config) as box:
         code = create_dossier(box, dict(DOSSIER), actor="bench")
