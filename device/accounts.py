@@ -25,6 +25,20 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def check_username(username: str) -> None:
+    """InputError unless `username` is 2–32 lower-case letters, digits, '.', '_', '-'."""
+    if not _USERNAME.fullmatch(username):
+        raise InputError(f"user name {username!r}: 2–32 lower-case letters, digits, '.', '_', '-'",
+                         message_vi="Tên đăng nhập chỉ gồm chữ thường, số, '.', '_', '-' (2–32 ký tự)")
+
+
+def check_new_password(password: str) -> None:
+    """InputError for a password shorter than MIN_PASSWORD."""
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password: at least {MIN_PASSWORD} characters",
+                         message_vi=f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự")
+
+
 def generate_password() -> str:
     """A random password that is easy to read aloud and type (about 80 bits)."""
     return "-".join(secrets.token_urlsafe(5).replace("_", "x").replace("-", "y") for _ in range(3))
@@ -33,14 +47,10 @@ def generate_password() -> str:
 def create_user(db: Database, username: str, role: str, password: str, *, actor: str,
                 display_name: str = "") -> int:
     """A new account; raises InputError for a bad name, role or short password."""
-    if not _USERNAME.fullmatch(username):
-        raise InputError(f"user name {username!r}: 2–32 lower-case letters, digits, '.', '_', '-'",
-                         message_vi="Tên đăng nhập chỉ gồm chữ thường, số, '.', '_', '-' (2–32 ký tự)")
+    check_username(username)
     if role not in ROLES:
         raise InputError(f"role {role!r}: choose one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"password: at least {MIN_PASSWORD} characters",
-                         message_vi=f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự")
+    check_new_password(password)
     with transaction(db):
         if user_by_name(db, username):
             raise InputError(f"user {username!r} already exists",

@@ -35,7 +35,7 @@ def init_box(config: Config, *, actor: str, admin_username: str = "admin") -> In
     for folder in (paths.data_dir, paths.blobs, paths.outbox, paths.run):
         folder.mkdir(parents=True, exist_ok=True)
     paths.secrets.mkdir(mode=0o700, exist_ok=True)
-    created = [name for name in SECRET_FILES if _ensure_secret(paths.secrets / name)]
+    created = [name for name in SECRET_FILES if ensure_secret(paths.secrets / name)]
     with Box.open(config, create=True) as box:
         password = None
         if count_users(box.db, "admin") == 0:
@@ -44,7 +44,7 @@ def init_box(config: Config, *, actor: str, admin_username: str = "admin") -> In
     return InitReport(paths.data_dir, created, admin_username if password else None, password)
 
 
-def _ensure_secret(path: Path) -> bool:
+def ensure_secret(path: Path) -> bool:
     """Write a new random secret (mode 0600, durably) unless one exists; True if written."""
     if path.exists():
         return False

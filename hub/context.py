@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device.config import Config, HubConfig
 from device.db.connection import Database
-from device.files import atomic_output
+from device.provision import ensure_secret
 from device.receipts import key_fingerprint, load_or_generate_signing_key, public_key_b64
 from hub.db import open_catalog
 from hub.store import FilesystemStore, PackageStore
@@ -108,7 +107,5 @@ class Hub:
 
 def _session_key(path: Path) -> bytes:
     """The dashboard's cookie-signing secret, generated on first start (never a literal)."""
-    if not path.exists():
-        with atomic_output(path, mode=0o600) as handle:
-            handle.write(os.urandom(32).hex().encode("ascii"))
+    ensure_secret(path)
     return path.read_bytes().strip()

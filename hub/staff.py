@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from device.accounts import hash_password, verified_user
+from device.accounts import check_new_password, check_username, hash_password, verified_user
 from device.db.connection import Database, transaction
 from device.errors import InputError
 from hub import catalog
 
-_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}", re.ASCII)
-MIN_PASSWORD = 10
-
-
 def add_staff(db: Database, username: str, password: str, *, actor: str) -> int:
     """A new staff login; InputError for a bad or taken name or a short password."""
-    if not _USERNAME.fullmatch(username):
-        raise InputError(f"user name {username!r}: 2–32 lower-case letters, digits, '.', '_', '-'",
-                         message_vi="Tên đăng nhập chỉ gồm chữ thường, số, '.', '_', '-' (2–32 ký tự)")
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"password: at least {MIN_PASSWORD} characters",
-                         message_vi=f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự")
+    check_username(username)
+    check_new_password(password)
     with transaction(db):
         if catalog.staff_by_name(db, username):
             raise InputError(f"staff user {username!r} already exists",
