@@ -249,8 +249,7 @@ def _split_file(item: CheckedFile, max_pixels: int) -> tuple[list[NewPage], dict
     flag = spread_not_found(missed[0])
     log.info("%s: %d of %d frames are not an open register's two pages", item.path.name,
              len(missed), item.frames)
-    return pages, {"flags": [{"key": flag.key, "flagged": True, "score": flag.score,
-                              "reason_key": flag.reason_key}], "spread": found}
+    return pages, {"flags": [flag.as_dict()], "spread": found}
 
 
 def _record(box: Box, dossier: dict, checked: list[CheckedFile], hashes: list[str], actor: str,

@@ -69,18 +69,13 @@ class ShotResult:
     def as_dict(self) -> dict[str, Any]:
         return {"page": self.page_id, "pages": list(self.pages), "capture": self.capture_id,
                 "docId": self.doc_id, "position": self.position, "sha256": self.sha256,
-                "ok": self.ok, "flags": [_flag_json(flag) for flag in self.flags],
+                "ok": self.ok, "flags": [flag.as_dict() for flag in self.flags],
                 "timings_ms": self.timings_ms}
-
-
-def _flag_json(flag: QcFlag) -> dict[str, Any]:
-    return {"key": flag.key, "flagged": flag.flagged, "score": round(flag.score, 4),
-            "reason_key": flag.reason_key}
 
 
 def verdict_json(verdict: QcVerdict) -> dict[str, Any]:
     """The QC verdict as stored with the capture (the next shot's duplicate check reads the fingerprint)."""
-    return {"ok": verdict.ok, "flags": [_flag_json(flag) for flag in verdict.flags],
+    return {"ok": verdict.ok, "flags": [flag.as_dict() for flag in verdict.flags],
             "fingerprint": verdict.fingerprint}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,13 +65,12 @@ def _process_spread(image, dpi: float | None) -> tuple:
         return tuple(outcomes)
     outcome = process_image(image, engine=current_engine(), source_dpi=dpi)
     flag = spread_not_found(split.reason)
-    entry = {"key": flag.key, "flagged": True, "score": flag.score, "reason_key": flag.reason_key}
-    return (replace(outcome, qc=[*outcome.qc, entry]),)
+    return (replace(outcome, qc=[*outcome.qc, flag.as_dict()]),)
 
 
 def _write_outputs(out_dir: Path, name: str, outcome) -> None:
     """The three files of a page, each written whole or not at all."""
-    text = unicodedata.normalize("NFC", outcome.text)
+    text = outcome.text  # process_image returns NFC text
     record = json.dumps(outcome.as_json(), ensure_ascii=False, indent=2)
     contents = (outcome.master_jpeg, (text + ("\n" if text else "")).encode("utf-8"),
                 (record + "\n").encode("utf-8"))

@@ -125,7 +125,7 @@ class _Work:
 
 def _qc(work: _Work) -> None:
     verdict = assess(work.image, params=work.params.qc)
-    work.qc = [_flag_dict(f) for f in verdict.flags]
+    work.qc = [f.as_dict() for f in verdict.flags]
     if work.given_quad is None:
         work.detection = verdict.page  # QC had to find the page; its quad is in input pixels
         return
@@ -134,7 +134,7 @@ def _qc(work: _Work) -> None:
     # cannot be judged here (the gutter side runs on into the facing page), the shutter judged
     # it on the whole capture; there is a page, so no no_page flag.
     work.detection = PageDetection(work.given_quad, 1.0, "", "capture")
-    skew = _flag_dict(check_skew(work.given_quad, work.params.qc))
+    skew = check_skew(work.given_quad, work.params.qc).as_dict()
     cutoff = {"key": "cutoff", "flagged": False, "score": 0.0, "reason_key": "qc.cutoff"}
     work.qc = [skew if f["key"] == "skew" else cutoff if f["key"] == "cutoff" else f
                for f in work.qc if f["key"] != "no_page"]
@@ -156,7 +156,7 @@ def _rectify(work: _Work) -> None:
         "capture" if work.given_quad is not None else "none" if work.flat else "detector")
     if stage.applied:
         work.quad, work.dpi = stage.details["quad"], stage.details["dpi"]
-        work.qc.append(_flag_dict(flag_low_dpi(work.dpi, work.params.low_dpi_floor)))
+        work.qc.append(flag_low_dpi(work.dpi, work.params.low_dpi_floor).as_dict())
     else:
         # No page boundary: a flat scan (the page fills the frame) is its own master.
         work.dpi = float(work.source_dpi or DEFAULT_DPI)
@@ -233,11 +233,6 @@ STAGES: tuple[tuple[str, Callable[[_Work], None]], ...] = (
     ("encode", _encode),
     ("encode_ocr_image", _encode_ocr_image),
 )
-
-
-def _flag_dict(flag: Any) -> dict[str, Any]:
-    return {"key": flag.key, "flagged": flag.flagged, "score": round(flag.score, 4),
-            "reason_key": flag.reason_key}
 
 
 def process_image(image: np.ndarray, *, engine: OcrEngine, params: PipelineParams = PipelineParams(),

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -80,6 +81,11 @@ class QcFlag:
     score: float
     reason_key: str
     note: str = ""  # why the check could not judge, if it could not
+
+    def as_dict(self) -> dict[str, Any]:
+        """The flag as stored with a capture or page and shown in JSON."""
+        return {"key": self.key, "flagged": self.flagged, "score": round(self.score, 4),
+                "reason_key": self.reason_key}
 
 
 @dataclass(frozen=True, eq=False)
