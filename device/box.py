@@ -21,15 +21,18 @@ class Box:
     blobs: BlobStore
 
     @classmethod
-    def open(cls, config: Config, *, create: bool = False) -> Box:
-        """Open an initialised data directory (`create` is for `sohoa init` only)."""
+    def open(cls, config: Config, *, create: bool = False, migrate: bool = True) -> Box:
+        """Open an initialised data directory (`create` is for `sohoa init` only). `migrate=False`
+        skips the migration check, which takes the write lock: for per-request connections of
+        a server that checked once at start."""
         paths = config.paths
         if not create and not paths.database.is_file():
             raise NotFoundError(
                 f"no box data in {paths.data_dir}: run `sohoa --data {paths.data_dir} init` first",
                 message_vi="Chưa khởi tạo dữ liệu của hộp: hãy chạy `sohoa init`.")
         paths.data_dir.mkdir(parents=True, exist_ok=True)
-        db = open_database(paths.database, busy_timeout_ms=config.settings.database.busy_timeout_ms)
+        db = open_database(paths.database, busy_timeout_ms=config.settings.database.busy_timeout_ms,
+                           migrate=migrate)
         blobs = BlobStore(paths.blobs, min_free_bytes=config.settings.storage.min_free_mb * 2**20)
         return cls(config=config, db=db, blobs=blobs)
 

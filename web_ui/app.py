@@ -10,6 +10,7 @@ from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from device.box import Box
 from device.config import Config
 from device.errors import ConfigError, SohoaError
 from device.provision import read_secret
@@ -55,6 +56,7 @@ def create_app(box_config: Config, *, testing: bool = False) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(lambda: {"t": t, "box_name": box_config.settings.box.name})
     _error_handlers(app)
+    Box.open(box_config).close()  # the schema is checked once here, not on every request
     log.info("web UI ready for the box in %s", box_config.paths.data_dir)
     return app
 

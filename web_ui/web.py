@@ -23,7 +23,7 @@ def config() -> Config:
 def box() -> Box:
     """This request's Box (one database connection per request, closed at teardown)."""
     if "box" not in g:
-        g.box = Box.open(config())
+        g.box = Box.open(config(), migrate=False)  # create_app checked the schema once
     return g.box
 
 
