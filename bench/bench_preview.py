@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench_capture import DOSSIER, scratch_box  # noqa: E402
+from bench_capture import DOSSIER, imwrite_ms, scratch_box  # noqa: E402
 from device.box import Box  # noqa: E402
 from device.capture.client import CaptureClient, socket_path  # noqa: E402
 from device.capture.server import run_service  # noqa: E402
@@ -70,12 +70,6 @@ class Viewer:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-
-
-def imwrite_ms(frame: np.ndarray, path: Path, quality: int) -> float:
-    start = time.perf_counter()
-    cv2.imwrite(str(path), frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return (time.perf_counter() - start) * 1000.0
 
 
 def run(root: Path, shots: int, fps: float) -> None:

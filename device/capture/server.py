@@ -240,15 +240,14 @@ class CaptureHandler(BaseHTTPRequestHandler):
             raise InputError("the body must be a JSON object", message_vi="Dữ liệu JSON không hợp lệ.")
         return body
 
-    def _json(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+    def _json(self, status: HTTPStatus, body: dict[str, Any],
+              headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self._send(status, "application/json; charset=utf-8", data)
+        self._send(status, "application/json; charset=utf-8", data, headers)
 
     def _fail(self, status: HTTPStatus, key: str, message: str, message_vi: str,
               headers: dict[str, str] | None = None) -> None:
-        body = json.dumps({"error": key, "message": message, "message_vi": message_vi},
-                          ensure_ascii=False).encode("utf-8")
-        self._send(status, "application/json; charset=utf-8", body, headers)
+        self._json(status, {"error": key, "message": message, "message_vi": message_vi}, headers)
 
     def _send(self, status: HTTPStatus, content_type: str, data: bytes,
               headers: dict[str, str] | None = None) -> None:
