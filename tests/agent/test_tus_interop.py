@@ -14,12 +14,16 @@ import pytest
 from agent.tus_client import TusClient
 
 NODE_DIR = Path(__file__).with_name("tus_node")
+MIN_NODE = (20, 19)  # @tus/server 2.4 and @tus/file-store 2.1 (package-lock.json engines)
 
 
 @pytest.fixture
 def tus_node(tmp_path):
     if not shutil.which("node"):
         pytest.skip("node is not installed (apt nodejs)")
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    if tuple(int(part) for part in version.lstrip("v").split(".")[:2]) < MIN_NODE:
+        pytest.skip(f"@tus/server 2 needs node >= 20.19; this machine has {version}")
     if not (NODE_DIR / "node_modules" / "@tus" / "server").is_dir():
         pytest.skip("tests/agent/tus_node/node_modules is missing: run `npm ci` in that folder")
     store = tmp_path / "tus-store"
