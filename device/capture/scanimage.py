@@ -90,8 +90,11 @@ _STATUS_TEXT = {cls.sane_status: code for code, (cls, _, _) in _BY_STATUS.items(
 
 def scanner_error(stderr: str, returncode: int | None) -> ScannerError:
     """Our error for a failed scanimage run, from its exit code or (older versions) its message."""
-    lines = [line.strip() for line in stderr.splitlines() if line.startswith("scanimage:")]
-    detail = lines[-1].removeprefix("scanimage:").strip() if lines else stderr.strip()[-300:]
+    # Every line scanimage wrote itself, in order: the status line is not always the last one
+    # (a signal during the failed read adds "received signal ..." and "trying to stop scanner").
+    lines = [line.removeprefix("scanimage:").strip() for line in stderr.splitlines()
+             if line.startswith("scanimage:")]
+    detail = "; ".join(dict.fromkeys(lines))[-300:] if lines else stderr.strip()[-300:]
     code = returncode if returncode in _BY_STATUS else next(
         (status for text, status in _STATUS_TEXT.items() if text in stderr), None)
     if code is not None:

@@ -17,7 +17,7 @@ from device.capture.registry import open_camera
 from device.capture.sane import SaneScanner
 from device.capture.scanimage import (
     CoverOpenError, FeederEmptyError, PaperJamError, ScannerBusyError, ScannerIOError,
-    ScannerNotFoundError, parse_options,
+    ScannerNotFoundError, parse_options, scanner_error,
 )
 
 needs_scanimage = pytest.mark.skipif(shutil.which("scanimage") is None,
@@ -104,6 +104,16 @@ class TestTestBackend:
         scanner = SaneScanner(device="test:99")
         with pytest.raises(ScannerNotFoundError):
             scanner.start()
+
+
+def test_an_error_names_scanimages_status_line_even_when_a_signal_message_follows_it():
+    stderr = ("Output format is not set, using pnm as a default.\n"
+              "scanimage: sane_read: Error during device I/O\n"
+              "scanimage: received signal 13\n"
+              "scanimage: trying to stop scanner\n")
+    error = scanner_error(stderr, 9)
+    assert isinstance(error, ScannerIOError)
+    assert "sane_read: Error during device I/O; received signal 13; trying to stop scanner" in str(error)
 
 
 def test_options_are_read_from_scanimage_listing():
