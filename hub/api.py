@@ -52,9 +52,10 @@ def enroll() -> Response:
 def package_receipt(sha256: str) -> Response:
     if not _SHA256.fullmatch(sha256):
         return json_error(400, "bad_sha256", "expected 64 lower-case hex digits")
-    document = catalog.receipt(db(), sha256)
+    # Only the asking device's own receipt: another device's package answers as if absent.
+    document = catalog.receipt(db(), sha256, g.device["id"])
     if document is None:
-        return json_error(404, "not_found", "the hub holds no package with this SHA-256")
+        return json_error(404, "not_found", "this device has sent no package with this SHA-256")
     return jsonify({"receipt": document})
 
 

@@ -25,6 +25,7 @@ def create_app(config: Config, *, hub: Hub | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="sohoa_hub_session",
+        SESSION_COOKIE_SECURE=hub.settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=hub.settings.session_hours),
     )
     app.extensions["sohoa_hub"] = hub

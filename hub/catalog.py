@@ -73,14 +73,13 @@ def use_enrollment_code(db: Database, code_hash: str, at: str) -> bool:
 
 def device_summaries(db: Database) -> list[dict[str, Any]]:
     """Each device with its package counts, for the dashboard and `sohoa hub devices`."""
-    return list(db.query("""
+    mine = "FROM receipts r JOIN packages p ON p.sha256 = r.sha256 WHERE r.device_id = d.id"
+    return list(db.query(f"""
         SELECT d.*,
-          (SELECT count(*) FROM packages p WHERE p.device_id = d.id AND verdict = 'accepted') AS accepted,
-          (SELECT count(*) FROM packages p WHERE p.device_id = d.id AND verdict = 'rejected') AS rejected,
-          (SELECT count(DISTINCT file_code) FROM packages p
-             WHERE p.device_id = d.id AND verdict = 'accepted') AS dossiers,
-          (SELECT coalesce(sum(pages), 0) FROM packages p
-             WHERE p.device_id = d.id AND verdict = 'accepted') AS pages
+          (SELECT count(*) {mine} AND p.verdict = 'accepted') AS accepted,
+          (SELECT count(*) {mine} AND p.verdict = 'rejected') AS rejected,
+          (SELECT count(DISTINCT p.file_code) {mine} AND p.verdict = 'accepted') AS dossiers,
+          (SELECT coalesce(sum(p.pages), 0) {mine} AND p.verdict = 'accepted') AS pages
         FROM devices d ORDER BY d.id"""))
 
 
@@ -117,17 +116,18 @@ def expired_uploads(db: Database, at: str) -> list[dict[str, Any]]:
                          [at]))
 
 
-# packages and receipts
+# packages (the bytes, judged and stored once by SHA-256) and receipts (one per device)
 
 def package(db: Database, sha256: str) -> dict[str, Any] | None:
+    """What the hub knows of these bytes: their verdict, reasons and counts, or None."""
     row = _one(db, "SELECT * FROM packages WHERE sha256 = ?", [sha256])
     if row:
         row["reasons"] = json.loads(row["reasons"])
     return row
 
 
-def insert_package(db: Database, row: dict[str, Any], receipt_document: dict[str, Any]) -> bool:
-    """Record a package and its signed receipt; False when the SHA-256 was already recorded."""
+def insert_package(db: Database, row: dict[str, Any]) -> bool:
+    """Record the verdict on a package's bytes; False when the SHA-256 was already recorded."""
     cursor = db.conn.execute(
         "INSERT OR IGNORE INTO packages (sha256, package_id, size, device_id, source, verdict,"
         " reasons, kind, file_code, documents, pages, stored, received_at)"
@@ -136,23 +136,37 @@ def insert_package(db: Database, row: dict[str, Any], receipt_document: dict[str
          row["verdict"], json.dumps(row["reasons"], ensure_ascii=False), row.get("kind"),
          row.get("file_code"), row.get("documents", 0), row.get("pages", 0),
          int(row["stored"]), row["received_at"]))
-    if cursor.rowcount == 0:
-        return False
-    db.conn.execute("INSERT INTO receipts (sha256, document) VALUES (?, ?)",
-                    (row["sha256"], json.dumps(receipt_document, ensure_ascii=False)))
-    return True
+    return cursor.rowcount == 1
 
 
-def receipt(db: Database, sha256: str) -> dict[str, Any] | None:
-    row = _one(db, "SELECT document FROM receipts WHERE sha256 = ?", [sha256])
+def insert_receipt(db: Database, device_id: str, source: str,
+                   document: dict[str, Any]) -> bool:
+    """Keep a device's signed receipt; False when that device already holds one for the bytes."""
+    body = document["receipt"]
+    cursor = db.conn.execute(
+        "INSERT OR IGNORE INTO receipts (sha256, device_id, package_id, source, received_at,"
+        " document) VALUES (?,?,?,?,?,?)",
+        (body["sha256"], device_id, body["package_id"], source, body["received_at"],
+         json.dumps(document, ensure_ascii=False)))
+    return cursor.rowcount == 1
+
+
+def receipt(db: Database, sha256: str, device_id: str) -> dict[str, Any] | None:
+    """The signed receipt `device_id` was given for these bytes; None for any other device."""
+    row = _one(db, "SELECT document FROM receipts WHERE sha256 = ? AND device_id = ?",
+               [sha256, device_id])
     return json.loads(row["document"]) if row else None
 
 
 def packages(db: Database, device_id: str | None = None) -> list[dict[str, Any]]:
-    sql, params = "SELECT * FROM packages", []
+    """One row per receipt: the device, its package id and time, the bytes' verdict and counts."""
+    sql = ("SELECT p.sha256, r.package_id, p.size, r.device_id, r.source, p.verdict, p.reasons,"
+           " p.kind, p.file_code, p.documents, p.pages, p.stored, r.received_at"
+           " FROM receipts r JOIN packages p ON p.sha256 = r.sha256")
+    params: list[Any] = []
     if device_id is not None:
-        sql, params = sql + " WHERE device_id = ?", [device_id]
-    rows = list(db.query(sql + " ORDER BY received_at DESC", params))
+        sql, params = sql + " WHERE r.device_id = ?", [device_id]
+    rows = list(db.query(sql + " ORDER BY r.received_at DESC", params))
     for row in rows:
         row["reasons"] = json.loads(row["reasons"])
     return rows

@@ -10,6 +10,7 @@ import click
 
 from device.accounts import generate_password
 from device.cli.context import CliContext, echo_json, pass_context
+from device.db.connection import transaction
 from device.errors import InputError
 from device.sdnotify import Notifier
 from hub import catalog
@@ -132,14 +133,19 @@ def user_add(context: CliContext, username: str, password: str | None) -> None:
 
 @hub.command("import")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--device", "device_id", required=True,
+              help="The enrolled device the drive came from (its manifest must name it too).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
-def import_cmd(context: CliContext, folder: Path, as_json: bool) -> None:
-    """Take in the packages of a USB export; receipts go to FOLDER/receipts/."""
+def import_cmd(context: CliContext, folder: Path, device_id: str, as_json: bool) -> None:
+    """Take in the packages of a USB export from DEVICE; receipts go to FOLDER/receipts/."""
     opened = _hub(context)
     db = opened.catalog()
     try:
-        outcome = import_folder(opened, db, folder)
+        outcome = import_folder(opened, db, folder, device_id)
+        with transaction(db):
+            catalog.record_event(db, context.actor, "usb.import", device_id,
+                                 {"folder": str(folder), **outcome.as_dict()})
     finally:
         db.close()
     if as_json:

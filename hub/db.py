@@ -97,6 +97,25 @@ BEGIN
     SELECT RAISE(ABORT, 'the audit trail is append-only');
 END;
 """),
+    # A receipt belongs to one device: the bytes are judged and stored once by SHA-256
+    # (`packages`), but each device that sent them gets its own signed receipt, and sees only it.
+    ("0002_receipts_per_device", """
+CREATE TABLE device_receipts (
+    sha256 TEXT NOT NULL REFERENCES packages(sha256),
+    device_id TEXT NOT NULL,
+    package_id TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('tus', 'usb')),
+    received_at TEXT NOT NULL,
+    document TEXT NOT NULL CHECK (json_valid(document)),
+    PRIMARY KEY (sha256, device_id)
+);
+INSERT INTO device_receipts (sha256, device_id, package_id, source, received_at, document)
+    SELECT r.sha256, p.device_id, p.package_id, p.source, p.received_at, r.document
+    FROM receipts r JOIN packages p ON p.sha256 = r.sha256;
+DROP TABLE receipts;
+ALTER TABLE device_receipts RENAME TO receipts;
+CREATE INDEX receipts_device ON receipts (device_id, received_at);
+"""),
 )
 
 

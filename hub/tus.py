@@ -6,6 +6,7 @@ import datetime as dt
 import email.utils
 import logging
 import re
+from typing import BinaryIO
 
 from flask import Blueprint, Response, g, request
 
@@ -96,75 +97,119 @@ def patch(upload_id: str) -> Response:
     offset = _int_header("Upload-Offset")
     if offset is None or offset < 0:
         return json_error(400, "tus.offset", "Upload-Offset must be a non-negative integer")
-    if offset != row["received"] or row["state"] == "done":
-        return json_error(409, "tus.offset_mismatch",
-                          f"Upload-Offset {offset} is not the upload's offset {row['received']}",
-                          headers={"Upload-Offset": str(row["received"])})
+    if row["state"] == "done":
+        return _finished(row, offset)
+    if offset != row["received"]:
+        return _offset_mismatch(offset, row["received"])
     if (request.content_length or 0) > hub.max_chunk_bytes:
         return json_error(413, "tus.chunk_too_large",
                           f"a PATCH body may hold at most {hub.max_chunk_bytes} bytes")
     try:
         checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))
-        new_offset = _write(row, offset, checksum)
+        # The lock is held until the answer: through the write and, after the last byte,
+        # through the intake, so a second final PATCH or a DELETE meets 423, never a half-gone file.
+        with uploads.locked(uploads.partial_path(hub, upload_id)) as handle:
+            return _patch_locked(upload_id, handle, offset, checksum)
     except uploads.ChecksumMismatch as exc:
         return json_error(460, "tus.checksum_mismatch", exc.message,
                           headers={"Upload-Offset": str(offset)})
     except uploads.UploadBusy as exc:
-        return json_error(423, "tus.busy", exc.message)
+        return _busy(exc.message)
+    except uploads.UploadVanished:
+        return _vanished(upload_id, offset)
     except InputError as exc:
         return json_error(400, "tus.bad_chunk", exc.message)
-    if new_offset is None:
-        return json_error(409, "tus.offset_mismatch", "another request moved the offset")
-    if new_offset == row["length"]:
-        return _finish(upload_id)
-    return Response(status=204, headers={"Upload-Offset": str(new_offset),
+
+
+def _patch_locked(upload_id: str, handle: BinaryIO, offset: int,
+                  checksum: tuple[str, bytes] | None) -> Response:
+    """Append the request body at `offset`, commit the new offset, take in after the last byte."""
+    hub = current_hub()
+    row = catalog.upload(db(), upload_id)
+    if row["state"] == "done":
+        return _finished(row, offset)
+    if row["state"] != "receiving":
+        return json_error(404, "tus.not_found", "no such upload (finished, ended or expired)")
+    if row["received"] != offset:
+        return _offset_mismatch(offset, row["received"])
+    limit = min(row["length"] - offset, hub.max_chunk_bytes)
+    written = uploads.append(handle, offset, request.stream, limit, checksum)
+    if written:
+        expires = uploads.expiry_after(hub).isoformat(timespec="microseconds")
+        with transaction(db()):
+            if not catalog.advance_upload(db(), upload_id, offset, offset + written, expires):
+                return json_error(409, "tus.offset_mismatch", "another request moved the offset")
+    if offset + written == row["length"]:
+        return _finish(row)
+    return Response(status=204, headers={"Upload-Offset": str(offset + written),
                                          **_expires_header(catalog.upload(db(), upload_id))})
 
 
 @bp.route("/<upload_id>", methods=["DELETE"])
 def terminate(upload_id: str) -> Response:
+    """tus termination; 423 while another request writes or takes the upload in."""
+    hub = current_hub()
     row = _owned(upload_id)
     if row is None or row["state"] != "receiving":
         return Response(status=404)
-    with uploads.locked(uploads.partial_path(current_hub(), upload_id)):
-        uploads.discard(current_hub(), db(), upload_id, "terminated")
+    try:
+        with uploads.locked(uploads.partial_path(hub, upload_id)):
+            if catalog.upload(db(), upload_id)["state"] != "receiving":
+                return Response(status=404)
+            uploads.discard(hub, db(), upload_id, "terminated")
+    except uploads.UploadBusy as exc:
+        return _busy(exc.message)
+    except uploads.UploadVanished:
+        fresh = catalog.upload(db(), upload_id)
+        if fresh["state"] == "receiving":
+            return _busy("the upload is being taken in")
+        return Response(status=404)
     return Response(status=204)
 
 
-def _write(row: dict, offset: int, checksum: tuple[str, bytes] | None) -> int | None:
-    """Append the request body at `offset` and commit the new offset; None if it moved."""
+def _finish(row: dict) -> Response:
+    """The last byte landed (the caller holds the lock): hash, validate, store once, sign the
+    receipt; then 204. A StorageError leaves the bytes for an empty PATCH to retry."""
     hub = current_hub()
-    limit = min(row["length"] - offset, hub.max_chunk_bytes)
-    path = uploads.partial_path(hub, row["id"])
-    with uploads.locked(path) as handle:
-        fresh = catalog.upload(db(), row["id"])
-        if fresh["received"] != offset or fresh["state"] != "receiving":
-            return None
-        written = uploads.append(handle, offset, request.stream, limit, checksum)
-        if written == 0 and offset < row["length"]:
-            return offset
-        expires = uploads.expiry_after(hub).isoformat(timespec="microseconds")
-        with transaction(db()):
-            if not catalog.advance_upload(db(), row["id"], offset, offset + written, expires):
-                return None
-    return offset + written
-
-
-def _finish(upload_id: str) -> Response:
-    """The last byte landed: hash, validate, store once, sign the receipt; then 204."""
-    hub = current_hub()
-    row = catalog.upload(db(), upload_id)
     try:
-        intake = take_in(hub, db(), uploads.partial_path(hub, upload_id), sha256=row["sha256"],
+        intake = take_in(hub, db(), uploads.partial_path(hub, row["id"]), sha256=row["sha256"],
                          package_id=row["package_id"], device_id=row["device_id"],
                          source="tus")
     except IntegrityError as exc:
-        uploads.discard(hub, db(), upload_id, "terminated")
+        uploads.discard(hub, db(), row["id"], "terminated")
         return json_error(460, "upload.sha256_mismatch", exc.message, exc.message_vi)
     with transaction(db()):
-        catalog.set_upload_state(db(), upload_id, "done")
-    log.info("upload %s finished: package %s %s", upload_id, row["package_id"], intake.verdict)
+        catalog.set_upload_state(db(), row["id"], "done")
+    log.info("upload %s finished: package %s %s", row["id"], row["package_id"], intake.verdict)
     return Response(status=204, headers={"Upload-Offset": str(row["length"])})
+
+
+def _finished(row: dict, offset: int) -> Response:
+    """A PATCH to an upload already taken in: an empty one at its end is a retry of the final
+    PATCH whose answer was lost (204, the receipt is at GET packages/<sha256>); else 409."""
+    if offset == row["length"] and not request.content_length:
+        return Response(status=204, headers={"Upload-Offset": str(row["length"])})
+    return _offset_mismatch(offset, row["length"])
+
+
+def _vanished(upload_id: str, offset: int) -> Response:
+    """The partial file went while this request waited: finished, ended, or being taken in."""
+    row = catalog.upload(db(), upload_id)
+    if row["state"] == "done":
+        return _finished(row, offset)
+    if row["state"] == "receiving":
+        return _busy("the upload is being taken in by another request")
+    return json_error(404, "tus.not_found", "no such upload (finished, ended or expired)")
+
+
+def _busy(message: str) -> Response:
+    return json_error(423, "tus.busy", message, headers={"Retry-After": "1"})
+
+
+def _offset_mismatch(offset: int, current: int) -> Response:
+    return json_error(409, "tus.offset_mismatch",
+                      f"Upload-Offset {offset} is not the upload's offset {current}",
+                      headers={"Upload-Offset": str(current)})
 
 
 def _owned(upload_id: str) -> dict | None:

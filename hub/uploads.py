@@ -35,7 +35,11 @@ class ChecksumMismatch(InputError):
 
 
 class UploadBusy(StateError):
-    """Another request is writing to the same upload right now."""
+    """Another request is writing to (or taking in) the same upload right now."""
+
+
+class UploadVanished(StateError):
+    """The partial file is gone: taken in, terminated or expired by another request."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,12 @@ def create(hub: Hub, db: Database, device_id: str, length: int, metadata: Metada
 
 @contextmanager
 def locked(path: Path) -> Iterator[BinaryIO]:
-    """The partial file opened for writing, held exclusively (UploadBusy if another has it)."""
-    handle = path.open("r+b")
+    """The partial file opened for writing, held exclusively (UploadBusy if another has it,
+    UploadVanished if another request consumed or deleted it)."""
+    try:
+        handle = path.open("r+b")
+    except FileNotFoundError:
+        raise UploadVanished("the upload's bytes are gone (taken in or ended)") from None
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

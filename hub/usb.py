@@ -2,6 +2,8 @@
 
 The box's `sohoa export --to DIR` writes the packages and then `manifest.json` (format
 `sohoa-usb-export/1`: `device_id`, `box_name`, `packages: [{name, size, sha256, package_id}]`).
+The staff name the device the drive came from (`--device NAME`): it must be enrolled here and
+not revoked, and the manifest must name it too; otherwise nothing is imported.
 Each listed file whose size and SHA-256 match is validated and stored like an upload, and its
 signed receipt is written to `DIR/receipts/<sha256>.json`; a missing or damaged file (a partial
 copy) is reported and not taken in.
@@ -19,8 +21,9 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from device.db.connection import Database
-from device.errors import InputError, IntegrityError, StorageError
+from device.errors import InputError, IntegrityError, NotFoundError, StateError, StorageError
 from device.files import atomic_output, sha256_file
+from hub import catalog
 from hub.context import Hub
 from hub.intake import take_in
 
@@ -60,11 +63,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def import_folder(hub: Hub, db: Database, folder: Path) -> ImportOutcome:
-    """Take in every complete package listed in `folder`'s manifest; receipts to folder/receipts/."""
+def import_folder(hub: Hub, db: Database, folder: Path, device_id: str) -> ImportOutcome:
+    """Take in every complete package listed in `folder`'s manifest as sent by `device_id`
+    (named by the staff, see bound_device); receipts go to folder/receipts/."""
     folder = Path(folder)
     manifest = read_manifest(folder)
-    device_id = str(manifest.get("device_id") or f"usb:{manifest.get('box_name') or 'unknown'}")
+    bound_device(db, manifest, device_id)
     outcome = ImportOutcome()
     for entry in manifest["packages"]:
         name = str(entry.get("name", ""))
@@ -84,6 +88,26 @@ def import_folder(hub: Hub, db: Database, folder: Path) -> ImportOutcome:
         _write_receipt(folder, entry["sha256"], intake.receipt)
         (outcome.accepted if intake.verdict == "accepted" else outcome.rejected).append(name)
     return outcome
+
+
+def bound_device(db: Database, manifest: dict[str, Any], device_id: str) -> str:
+    """The device the staff named for this drive, when the hub enrolled it, it is not revoked,
+    and the manifest names the same device; else an error and nothing is imported. The
+    manifest's `device_id` alone is never believed: anyone can write one."""
+    found = catalog.device(db, device_id)
+    if found is None:
+        raise NotFoundError(f"no device {device_id!r} at this hub; nothing imported",
+                            message_vi=f"Không có thiết bị “{device_id}”; không nhập gói nào.")
+    if found["revoked"] or not found["token_hash"]:
+        raise StateError(f"device {device_id!r} is revoked or was never enrolled; "
+                         "nothing imported",
+                         message_vi=f"Thiết bị “{device_id}” đã bị thu hồi hoặc chưa đăng ký; "
+                                    "không nhập gói nào.")
+    if manifest.get("device_id") != device_id:
+        raise InputError(f"the drive's manifest is from device {manifest.get('device_id')!r}, "
+                         f"not {device_id!r}; nothing imported",
+                         message_vi="Ổ USB là bản xuất của thiết bị khác; không nhập gói nào.")
+    return device_id
 
 
 def _entry_problem(folder: Path, entry: dict[str, Any]) -> str | None:

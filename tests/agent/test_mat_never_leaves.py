@@ -42,3 +42,29 @@ def test_a_mat_version_stays_on_the_box_after_a_later_version_is_made_public(box
         assert sha256 not in hub.stored()
     [held] = [row for row in box.db.query("SELECT state FROM uploads WHERE sha256 = ?", [sha256])]
     assert held["state"] == "held"
+
+
+def test_the_report_to_the_hub_carries_no_trace_of_a_mat_dossier_only_a_count(box, config_file,
+                                                                              tmp_path):
+    import json
+
+    from hub import catalog
+
+    secret = {**VALID_DOSSIER, "fileCode": "H49.64.33.2001.161", "mode": "03",
+              "title": "Hồ sơ mật về quốc phòng"}
+    create_dossier(box, secret, actor="t")
+    public = create_dossier(box, dict(VALID_DOSSIER), actor="t")
+    with hubserver.HubServer(tmp_path / "prov") as hub:
+        enrolled = CliRunner().invoke(cli, ["--data", str(box.config.paths.data_dir), "--config",
+                                            str(config_file), "enroll", hub.url, hub.enrollment_code()])
+        assert enrolled.exit_code == 0, enrolled.output
+        assert sync_pass(box, SyncContext(sleep=lambda s: None)).reported
+        db = hub.hub.catalog()
+        try:
+            report = catalog.latest_report(db, "box-1")
+        finally:
+            db.close()
+    received = json.dumps(report, ensure_ascii=False)
+    assert secret["fileCode"] not in received and secret["title"] not in received
+    assert [entry["fileCode"] for entry in report["dossiers"]] == [public]
+    assert report["health"]["dossiers_kept_on_box"] == 1

@@ -51,7 +51,9 @@ def test_mat_dossiers_never_leave_over_the_network(box, hub, make_package):
     assert result.held == [upload["sha256"]] and hub.tus.requests == []
     row = outbox.upload_by_sha256(box.db, upload["sha256"])
     assert row["state"] == "held" and "Mật" in row["last_error"]
-    assert hub.reports[0]["dossiers"][0]["title"] is None  # its title stays on the box too
+    # Nothing of the dossier travels in the report either, only the count of such dossiers.
+    assert hub.reports[0]["dossiers"] == [] and secret not in str(hub.reports[0])
+    assert hub.reports[0]["health"]["dossiers_kept_on_box"] == 1
     done, text = summary(box)
     assert not done and "1 held" in text
 

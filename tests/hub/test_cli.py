@@ -62,6 +62,20 @@ def test_user_add_refuses_a_short_password(sohoa_hub):
     assert created.exit_code == 0 and "with password" in created.stdout
 
 
+def _enrolled(sohoa_hub, device_id: str = "xa-thu") -> str:
+    """Enroll `device_id` at the CLI's hub as its box would (code, then the exchange)."""
+    from hub.db import open_catalog
+    from hub.devices import enroll
+
+    code = sohoa_hub("enroll", "--device", device_id).stdout.strip()
+    db = open_catalog(sohoa_hub.data / "hub" / "hub.db")
+    try:
+        enroll(db, code, f"box-{device_id}", "1")
+    finally:
+        db.close()
+    return device_id
+
+
 def _export(folder: Path, packages: dict[str, bytes], device_id: str = "xa-thu") -> None:
     folder.mkdir()
     entries = []
@@ -86,7 +100,8 @@ def test_usb_import_takes_complete_packages_and_reports_a_partial_copy(sohoa_hub
     (drive / "manifest.json").write_text(json.dumps(manifest))
     (drive / "missing.zip").unlink()
     (drive / "damaged.zip").write_bytes(b"e" * 100)
-    result = sohoa_hub("import", drive, "--json")
+    _enrolled(sohoa_hub)
+    result = sohoa_hub("import", drive, "--device", "xa-thu", "--json")
     assert result.exit_code == 65
     outcome = json.loads(result.stdout)
     assert outcome["accepted"] == ["good.zip"]
@@ -102,7 +117,7 @@ def test_usb_import_takes_complete_packages_and_reports_a_partial_copy(sohoa_hub
     listed = json.loads(sohoa_hub("packages", "--json").stdout)
     assert [(p["sha256"], p["source"], p["verdict"]) for p in listed] == [
         (real_package.sha256, "usb", "accepted")]
-    again = sohoa_hub("import", drive, "--json")
+    again = sohoa_hub("import", drive, "--device", "xa-thu", "--json")
     assert json.loads(again.stdout)["accepted"] == ["good.zip"]
     assert len(json.loads(sohoa_hub("packages", "--json").stdout)) == 1
 
@@ -111,9 +126,27 @@ def test_usb_import_without_a_manifest_imports_nothing(sohoa_hub, tmp_path):
     drive = tmp_path / "usb"
     drive.mkdir()
     (drive / "a.zip").write_bytes(b"x")
-    result = sohoa_hub("import", drive)
+    result = sohoa_hub("import", drive, "--device", _enrolled(sohoa_hub))
     assert result.exit_code == 65 and "manifest" in result.stderr
     assert json.loads(sohoa_hub("packages", "--json").stdout) == []
+
+
+def test_usb_import_believes_no_manifest_only_an_enrolled_device_the_staff_name(sohoa_hub,
+                                                                                tmp_path):
+    drive = tmp_path / "usb"
+    _export(drive, {"a.zip": b"a" * 100}, device_id="xa-thu")
+    # Never enrolled, or not the device the manifest names: nothing taken in, no receipt.
+    assert sohoa_hub("import", drive, "--device", "xa-thu").exit_code == 66
+    assert sohoa_hub("import", drive).exit_code == 2  # --device is required
+    _enrolled(sohoa_hub, "xa-thu")
+    _enrolled(sohoa_hub, "xa-khac")
+    other = sohoa_hub("import", drive, "--device", "xa-khac")
+    assert other.exit_code == 65 and "xa-thu" in other.stderr
+    assert sohoa_hub("revoke", "--device", "xa-thu").exit_code == 0
+    revoked = sohoa_hub("import", drive, "--device", "xa-thu")
+    assert revoked.exit_code == 69 and "revoked" in revoked.stderr
+    assert json.loads(sohoa_hub("packages", "--json").stdout) == []
+    assert not (drive / "receipts").exists()
 
 
 def test_the_signing_key_is_private_and_stable_across_runs(sohoa_hub):

@@ -95,3 +95,30 @@ def test_login_does_not_redirect_off_site(running_hub, staff):
         answer = browser.post("/login?next=//evil.example/x", data={
             "username": staff, "password": PASSWORD, "csrf_token": token})
         assert answer.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_the_session_cookie_is_secure_when_the_config_says_the_hub_is_served_over_https(
+        tmp_path, secure):
+    import threading
+
+    from device.config import load_config
+    from hub.app import create_app
+    from hub.context import Hub
+    from hub.serve import make_server
+    from tests.hub.conftest import HUB_CONFIG, stop_server
+
+    path = tmp_path / "hub.toml"
+    path.write_text(HUB_CONFIG + f"secure_cookies = {str(secure).lower()}\n", encoding="utf-8")
+    config = load_config(path, tmp_path / "hubdata", environ={})
+    hub = Hub.open(config)
+    server = make_server(create_app(config, hub=hub), hub, "127.0.0.1:0")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        page = httpx.get(f"http://127.0.0.1:{server.effective_port}/login")
+    finally:
+        stop_server(server, thread)
+    [cookie] = [c for c in page.headers.get_list("set-cookie") if c.startswith("sohoa_hub_session=")]
+    attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert ("secure" in attributes) is secure and "httponly" in attributes
