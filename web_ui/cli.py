@@ -1,4 +1,4 @@
-"""`sohoa web`: serve the operator's web UI with waitress."""
+"""`sohoa web`: serve the operator's web UI (HTTP by default, HTTPS when configured)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,16 @@ def web(context: CliContext, bind: str | None) -> None:
     """Serve the operator's web UI (login, dossiers, capture, search) on the office network."""
     from web_ui.app import create_app
     from web_ui.serve import make_server
+    from web_ui.tls import certificate_files, fingerprint
 
     config = context.config
     settings = config.settings.web
-    server = make_server(create_app(config), bind or settings.bind, settings.threads)
-    click.echo(f"sohoa web listening on http://{server.effective_host}:{server.effective_port}")
+    tls = certificate_files(config) if settings.tls else None
+    server = make_server(create_app(config), bind or settings.bind, settings.threads, tls)
+    click.echo(f"sohoa web listening on {server.scheme}://{server.effective_host}:"
+               f"{server.effective_port}")
+    if tls is not None:
+        click.echo(f"certificate SHA-256 fingerprint: {fingerprint(tls[0])}")
     Notifier().notify("READY=1", f"STATUS=serving on port {server.effective_port}")
     try:
         server.run()

@@ -1,0 +1,64 @@
+"""Which language a request is shown in (Flask-Babel's locale), the switch, and local times."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Flask, g, redirect, request, session, url_for
+from flask_babel import Babel, format_datetime, get_locale
+
+from web_ui.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+bp = Blueprint("language", __name__)
+
+# Commune offices all keep Vietnam's time; the box's clock runs in UTC.
+TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", TIMEZONE)
+    Babel(app, locale_selector=_chosen_language)
+    app.before_request(_set_language)
+    app.jinja_env.filters["local_time"] = local_time
+    app.context_processor(lambda: {"language": g.get("language", DEFAULT_LANGUAGE),
+                                   "languages": LANGUAGES})
+
+
+def _chosen_language() -> str:
+    """The language this session chose, Vietnamese until it chooses another."""
+    chosen = session.get("language")
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _set_language() -> None:
+    g.language = str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def local_time(value: str | dt.datetime | None, style: str = "short") -> str:
+    """An ISO timestamp (UTC when it names no zone) in Vietnam's time, in the session's
+    language's format; "" for nothing, the text itself when it is not a timestamp."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return format_datetime(value, style)
+
+
+@bp.post("/language")
+def choose() -> Any:
+    """Switch this session's language (a form on every page); back to where the user was."""
+    chosen = request.form.get("language", "")
+    if chosen in LANGUAGES:
+        session["language"] = chosen
+    back = request.form.get("next", "")
+    # Only a path on this site: never an absolute address an attacker could slip in.
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("dossiers.index")
+    return redirect(back, 303)
