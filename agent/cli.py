@@ -16,6 +16,7 @@ from agent.errors import NotEnrolledError
 from agent.sync import SyncContext, summary, sync_pass
 from agent.throttle import seconds_until_window
 from agent.usb import export_packages, import_receipts
+from device.agent_settings import effective_agent
 from device.box import Box
 from device.cli.context import CliContext, echo_json, pass_context
 from device.sdnotify import Notifier
@@ -58,7 +59,7 @@ def sync(ctx: CliContext, once: bool) -> None:
 
 def run_forever(box: Box, context: SyncContext | None = None) -> None:
     """Pass after pass: at the configured interval when all is well, backing off when not."""
-    settings = box.config.settings.agent
+    settings = effective_agent(box)  # re-read after each pass: the web UI may change it
     backoff = Backoff(settings.backoff_min_seconds, settings.backoff_max_seconds)
     notifier = Notifier()
     notifier.notify("READY=1")
@@ -73,6 +74,7 @@ def run_forever(box: Box, context: SyncContext | None = None) -> None:
         done, text = summary(box)
         notifier.notify(f"STATUS={text[:200]}")
         failures = failures + 1 if trouble else 0
+        settings = effective_agent(box)
         if failures:
             wait = backoff.delay(failures)
         elif not done and settings.time_windows:
@@ -90,7 +92,7 @@ def run_forever(box: Box, context: SyncContext | None = None) -> None:
 @pass_context
 def export(ctx: CliContext, target: Path, as_json: bool) -> None:
     """Copy every package still without a receipt to a USB drive, with manifest.json last."""
-    manifest = export_packages(ctx.box(), target)
+    manifest = export_packages(ctx.box(), target, actor=ctx.actor)
     if as_json:
         echo_json(manifest)
     else:

@@ -22,11 +22,13 @@ from agent.enrollment import Enrollment, load_enrollment
 from agent.errors import NotEnrolledError, ReceiptRefused, SyncUnavailable, UploadGone
 from agent.hub_api import HubClient
 from agent.throttle import TokenBucket, in_windows
+from device.agent_settings import effective_agent
 from device.box import Box
 from device.catalog.dossiers import move
 from device.db import outbox, records
 from device.db import packages as package_rows
 from device.db.events import record_event
+from device.db.timeutil import now
 from device.errors import IntegrityError, SohoaError
 from device.files import sha256_file
 from device.records import lifecycle
@@ -66,7 +68,7 @@ class SyncContext:
 def sync_pass(box: Box, context: SyncContext | None = None) -> PassResult:
     """Report to the hub, then send what waits. NotEnrolledError when there is no enrollment."""
     context = context or SyncContext()
-    settings = box.config.settings.agent
+    settings = effective_agent(box)  # sohoa.toml with the overrides set in the web UI
     enrollment = load_enrollment(box)
     added = outbox.queue_built_packages(box.db, str(box.config.paths.data_dir))
     if added:
@@ -80,9 +82,12 @@ def sync_pass(box: Box, context: SyncContext | None = None) -> PassResult:
         try:
             hub.report(health.report(box))
             result.reported = True
+            outbox.set_sync_values(box.db, {"last_contact_at": now(), "last_contact_error": ""})
         except SyncUnavailable as exc:
             result.error = str(exc)
             log.warning("hub unreachable: %s", exc)
+            outbox.set_sync_values(box.db, {"last_contact_error": str(exc)[:2000],
+                                            "last_contact_error_at": now()})
             return result
         tus = hub.tus(chunk_bytes=settings.chunk_bytes, bucket=bucket, backoff=backoff,
                       sleep=context.sleep)

@@ -12,8 +12,9 @@ from sqlite_utils import Database
 
 from device.db import transaction
 from device.db.events import record_event
-from device.db.users import ROLES, insert_user, set_password_hash, user_by_name
-from device.errors import InputError, NotFoundError
+from device.db.users import (ROLES, count_active_admins, insert_user, set_active,
+                             set_password_hash, user_by_name)
+from device.errors import InputError, NotFoundError, StateError
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}", re.ASCII)
 MIN_PASSWORD = 10
@@ -49,7 +50,8 @@ def create_user(db: Database, username: str, role: str, password: str, *, actor:
     """A new account; raises InputError for a bad name, role or short password."""
     check_username(username)
     if role not in ROLES:
-        raise InputError(f"role {role!r}: choose one of {', '.join(ROLES)}")
+        raise InputError(f"role {role!r}: choose one of {', '.join(ROLES)}",
+                         message_vi="Hãy chọn vai trò: người nhập liệu, người kiểm duyệt hoặc quản trị")
     check_new_password(password)
     with transaction(db):
         if user_by_name(db, username):
@@ -87,11 +89,29 @@ def verified_user(user: dict | None, password: str, store_hash: Callable[[dict, 
 
 def reset_password(db: Database, username: str, password: str, *, actor: str) -> None:
     """Give a user a new password."""
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"password: at least {MIN_PASSWORD} characters")
+    check_new_password(password)
     with transaction(db):
         user = user_by_name(db, username)
         if user is None:
-            raise NotFoundError(f"no user {username!r}")
+            raise NotFoundError(f"no user {username!r}",
+                                message_vi=f"Không có người dùng “{username}”")
         set_password_hash(db, user["id"], _hasher.hash(password))
         record_event(db, actor, "user.password", "user", username)
+
+
+def set_user_active(db: Database, username: str, active: bool, *, actor: str) -> None:
+    """Enable or disable an account (a disabled one cannot log in; its sessions end). The last
+    active admin cannot be disabled, so the box always has someone who can manage it."""
+    with transaction(db):
+        user = user_by_name(db, username)
+        if user is None:
+            raise NotFoundError(f"no user {username!r}",
+                                message_vi=f"Không có người dùng “{username}”")
+        if bool(user["active"]) == bool(active):
+            return
+        if not active and user["role"] == "admin" and count_active_admins(db) <= 1:
+            raise StateError(f"{username!r} is the last active admin",
+                             message_vi="Không thể khoá tài khoản quản trị cuối cùng còn hoạt động.")
+        set_active(db, user["id"], active)
+        record_event(db, actor, "user.enable" if active else "user.disable", "user", username)
+

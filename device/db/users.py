@@ -32,3 +32,18 @@ def count_users(db: Database, role: str | None = None) -> int:
     if role is None:
         return int(db.conn.execute("SELECT count(*) FROM users").fetchone()[0])
     return int(db.conn.execute("SELECT count(*) FROM users WHERE role = ?", (role,)).fetchone()[0])
+
+
+def all_users(db: Database) -> list[dict[str, Any]]:
+    """Every account (without its password hash), by user name."""
+    return list(db.query("SELECT id, username, display_name, role, active, created_at FROM users"
+                         " ORDER BY username"))
+
+
+def set_active(db: Database, user_id: int, active: bool) -> None:
+    db.conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(bool(active)), user_id))
+
+
+def count_active_admins(db: Database) -> int:
+    return int(db.conn.execute("SELECT count(*) FROM users WHERE role = 'admin' AND active = 1")
+               .fetchone()[0])

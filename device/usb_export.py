@@ -1,0 +1,122 @@
+"""USB export: waiting packages copied to a removable drive with a manifest written last, and
+which mounted drives may receive them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from device.box import Box
+from device.db import outbox, transaction
+from device.db.events import record_event
+from device.db.timeutil import now
+from device.errors import InputError, StorageError
+from device.files import atomic_output, sha256_file
+
+log = logging.getLogger(__name__)
+
+PROC_MOUNTS = Path("/proc/self/mounts")
+# File systems a USB drive or SD card carries; tmpfs, overlays and network mounts are not media.
+REMOVABLE_TYPES = frozenset({"vfat", "exfat", "ntfs", "ntfs3", "fuseblk", "ext2", "ext3", "ext4",
+                             "btrfs", "f2fs", "hfsplus", "udf"})
+EXPORT_FOLDER = "sohoa-export"
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+MANIFEST = "manifest.json"
+FORMAT = "sohoa-usb-export/1"
+
+
+def export_packages(box: Box, target: Path, *, actor: str = "agent") -> dict[str, Any]:
+    """Copy every package still without a receipt (held ones included) to `target`, each
+    verified after the copy, then write `manifest.json` last: a partial copy has no manifest
+    (an old one is removed first). Returns the manifest; the export is in the audit trail."""
+    target = Path(target)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        (target / MANIFEST).unlink(missing_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot write to {target}: {exc.strerror}",
+                           message_vi="Không ghi được vào ổ USB.") from exc
+    entries = []
+    for upload in outbox.unacknowledged_uploads(box.db):
+        source = Path(upload["local_path"])
+        if not source.is_file():
+            log.warning("package %s: local file %s is missing; not exported",
+                        upload["package_id"], source)
+            continue
+        name = f"{upload['sha256'][:16]}-{source.name}"
+        copy = target / name
+        if not (copy.is_file() and copy.stat().st_size == upload["size"]
+                and sha256_file(copy) == upload["sha256"]):
+            _copy(source, copy)
+            if sha256_file(copy) != upload["sha256"]:
+                raise StorageError(f"{copy}: the copy does not match SHA-256 {upload['sha256']}",
+                                   message_vi="Bản sao trên USB bị lỗi; hãy thử ổ khác.")
+        entries.append({"name": name, "size": upload["size"], "sha256": upload["sha256"],
+                        "package_id": upload["package_id"], "file_code": upload["file_code"]})
+    values = outbox.sync_values(box.db)
+    manifest = {"format": FORMAT, "created_at": now(), "box_name": box.config.settings.box.name,
+                "device_id": values.get("device_id"), "packages": entries}
+    with atomic_output(target / MANIFEST) as handle:
+        handle.write(json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+    with transaction(box.db):
+        record_event(box.db, actor, "usb.export", "usb", str(target),
+                     {"packages": [entry["sha256"] for entry in entries]})
+    log.info("exported %d packages to %s", len(entries), target)
+    return manifest
+
+
+def _copy(source: Path, copy: Path) -> None:
+    try:
+        with source.open("rb") as reader, atomic_output(copy) as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+    except OSError as exc:
+        raise StorageError(f"cannot copy {source.name} to {copy.parent}: {exc.strerror}",
+                           message_vi="Không sao được gói sang ổ USB.") from exc
+
+
+def _unescape(field: str) -> str:
+    """A mount table field with the kernel's octal escapes (a space is written \\040) decoded."""
+    return _OCTAL.sub(lambda match: chr(int(match.group(1), 8)), field)
+
+
+def removable_media(roots: Iterable[Path], mount_table: Path = PROC_MOUNTS) -> list[Path]:
+    """Writable mounts of a removable-media file system strictly under one of `roots` (where
+    the desktop or udisks mounts a plugged drive: /media/<user>/<label>, /run/media/…)."""
+    try:
+        lines = mount_table.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        log.warning("cannot read the mount table %s: %s", mount_table, exc.strerror)
+        return []
+    roots = [Path(root) for root in roots]
+    found = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 4 or fields[2] not in REMOVABLE_TYPES or "ro" in fields[3].split(","):
+            continue
+        point = Path(_unescape(fields[1]))
+        if any(root in point.parents for root in roots) and point.is_dir() \
+                and os.access(point, os.W_OK) and point not in found:
+            found.append(point)
+    return sorted(found)
+
+
+def export_target(roots: Iterable[Path], chosen: str, mount_table: Path = PROC_MOUNTS) -> Path:
+    """The export folder on the medium `chosen` among removable_media(); InputError, with a
+    Vietnamese message, when no drive is plugged in or `chosen` is not one of them."""
+    media = removable_media(roots, mount_table)
+    if not media:
+        raise InputError("no removable drive is mounted under the configured mount roots",
+                         message_vi="Không thấy ổ USB nào. Hãy cắm ổ USB vào hộp, đợi vài giây "
+                                    "rồi tải lại trang.")
+    for medium in media:
+        if str(medium) == chosen:
+            return medium / EXPORT_FOLDER
+    raise InputError(f"{chosen!r} is not a mounted removable drive",
+                     message_vi="Ổ USB đã chọn không còn được gắn. Hãy tải lại trang và chọn lại.")

@@ -1,0 +1,137 @@
+"""The sync page: the outbox, the hub's receipts (rejections with their reasons), the enrollment
+and last contact, USB export, and the agent's bandwidth cap and time windows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from device.agent_settings import (effective_agent, overrides, reset_agent_overrides,
+                                   save_agent_overrides)
+from device.db import outbox
+from device.db.packages import package_by_sha256
+from device.errors import InputError, StorageError, ValidationError
+from device.usb_export import PROC_MOUNTS, export_packages, export_target, removable_media
+from web_ui.web import REVIEW_ROLES, actor, box, role_required, t
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("sync", __name__, url_prefix="/sync")
+
+ADMIN_ROLES = frozenset({"admin"})
+STATE_TEXTS = {"queued": "sync.state.queued", "uploading": "sync.state.uploading",
+               "uploaded": "sync.state.uploaded", "accepted": "sync.state.accepted",
+               "rejected": "sync.state.rejected", "held": "sync.state.held"}
+# Tests point this at a mount table of their own (no USB drive is plugged into a test machine).
+MOUNT_TABLE_KEY = "SOHOA_MOUNT_TABLE"
+
+
+def local_time(stamp: str | None) -> str:
+    """A stored UTC timestamp as the box's local day and time, "dd/mm/yyyy HH:MM"."""
+    if not stamp:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return moment.astimezone().strftime("%d/%m/%Y %H:%M")
+
+
+def human_size(size: int | None) -> str:
+    """Bytes in the largest unit that keeps a number ≥ 1 (decimal comma, Vietnamese style)."""
+    value = float(size or 0)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            text = f"{value:.0f}" if unit == "B" else f"{value:.1f}".replace(".", ",")
+            return f"{text} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+bp.add_app_template_filter(local_time, "local_time")
+bp.add_app_template_filter(human_size, "human_size")
+
+
+def _mount_table() -> Path:
+    return Path(current_app.config.get(MOUNT_TABLE_KEY, PROC_MOUNTS))
+
+
+def _media() -> list[Path]:
+    return removable_media(box().config.settings.agent.usb_mount_roots, _mount_table())
+
+
+def _upload_view(upload: dict[str, Any]) -> dict[str, Any]:
+    package = package_by_sha256(box().db, upload["sha256"])
+    document = upload["receipt"] or {}
+    receipt = document.get("receipt") if isinstance(document.get("receipt"), dict) else None
+    size = upload["size"] or 0
+    return {**upload, "version": package["dossier_version"] if package else None,
+            "state_label": t(STATE_TEXTS[upload["state"]]),
+            "percent": int(100 * upload["upload_offset"] / size) if size else 100,
+            "receipt_body": receipt,
+            "reasons": [str(reason) for reason in (receipt or {}).get("reasons") or []]}
+
+
+def _settings_view() -> dict[str, Any]:
+    effective = effective_agent(box())
+    return {"bandwidth_kb": effective.bandwidth_bytes_per_second // 1000,
+            "windows": effective.time_windows, "overrides": overrides(box()),
+            "interval": int(effective.interval_seconds)}
+
+
+@bp.get("")
+def index() -> Any:
+    db = box().db
+    uploads = [_upload_view(upload) for upload in outbox.all_uploads(db)]
+    values = outbox.sync_values(db)
+    enrollment = None
+    if "hub_public_key" in values:
+        enrollment = {"hub": values.get("hub_id", ""), "device": values.get("device_id", ""),
+                      "url": box().config.settings.agent.hub_url or values.get("hub_url", "")}
+    return render_template(
+        "sync/index.html", uploads=uploads, figures=outbox.outbox_figures(db),
+        receipts=[upload for upload in uploads if upload["receipt_body"]],
+        enrollment=enrollment, contact=values, media=_media(), settings=_settings_view(),
+        can_export=current_user.role in REVIEW_ROLES, can_configure=current_user.role == "admin")
+
+
+@bp.post("/export")
+@role_required(REVIEW_ROLES)
+def usb_export() -> Any:
+    try:
+        target = export_target(box().config.settings.agent.usb_mount_roots,
+                               request.form.get("medium", ""), _mount_table())
+        manifest = export_packages(box(), target, actor=actor())
+    except (InputError, StorageError) as exc:
+        log.warning("USB export by %s refused: %s", actor(), exc)
+        flash(exc.message_vi, "error")
+        return redirect(url_for("sync.index"), 303)
+    flash(t("sync.usb_done", n=len(manifest["packages"]), target=str(target)), "info")
+    return redirect(url_for("sync.index"), 303)
+
+
+@bp.post("/settings")
+@role_required(ADMIN_ROLES)
+def save_settings() -> Any:
+    try:
+        changes = save_agent_overrides(box(), bandwidth_kb=request.form.get("bandwidth_kb", ""),
+                                       windows=request.form.get("time_windows", ""), actor=actor())
+    except ValidationError as exc:
+        problems = "; ".join(f"{item.label_vi}: {item.problem_vi}" for item in exc.problems)
+        flash(t("sync.settings_fix", problems=problems), "error")
+        return redirect(url_for("sync.index", _anchor="sync-settings"), 303)
+    flash(t("sync.settings_saved" if changes else "sync.settings_unchanged"), "info")
+    return redirect(url_for("sync.index", _anchor="sync-settings"), 303)
+
+
+@bp.post("/settings/reset")
+@role_required(ADMIN_ROLES)
+def reset_settings() -> Any:
+    reset_agent_overrides(box(), actor=actor())
+    flash(t("sync.settings_reset_done"), "info")
+    return redirect(url_for("sync.index", _anchor="sync-settings"), 303)
