@@ -99,6 +99,7 @@ class _Work:
     source_dpi: float | None
     flat: bool = False
     given_quad: np.ndarray | None = None  # the page's quad from the capture (one half of a spread)
+    turn: int = 0  # degrees clockwise an operator asked for, on top of the automatic orientation
     detection: PageDetection | None = None
     page: np.ndarray | None = None  # the colour master as it goes through the geometric stages
     quad: list[list[float]] | None = None
@@ -160,6 +161,16 @@ def _rectify(work: _Work) -> None:
     else:
         # No page boundary: a flat scan (the page fills the frame) is its own master.
         work.dpi = float(work.source_dpi or DEFAULT_DPI)
+
+
+_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def _operator_turn(work: _Work) -> None:
+    # After the automatic orientation, which would otherwise undo a turn put into its input.
+    if work.turn:
+        work.page = cv2.rotate(work.page, _TURNS[work.turn])
+        work.stages["operator_turn"] = {"degrees": work.turn}
 
 
 def _dewarp(work: _Work) -> None:
@@ -224,6 +235,7 @@ STAGES: tuple[tuple[str, Callable[[_Work], None]], ...] = (
     # image's edges only until the page is turned; then it is a diagonal sliver no crop takes.
     ("border_crop", _border_crop),
     ("orientation", _orientation),
+    ("operator_turn", _operator_turn),  # a turn the operator set in the page grid
     # After orientation (it models horizontal text lines), before deskew (it leaves the tilt).
     ("dewarp", _dewarp),
     ("deskew", _deskew),
@@ -237,14 +249,16 @@ STAGES: tuple[tuple[str, Callable[[_Work], None]], ...] = (
 
 def process_image(image: np.ndarray, *, engine: OcrEngine, params: PipelineParams = PipelineParams(),
                   source_dpi: float | None = None, flat: bool = False,
-                  page_quad: np.ndarray | list | None = None) -> PageOutcome:
+                  page_quad: np.ndarray | list | None = None, turn: int = 0) -> PageOutcome:
     """One page image (BGR or grey uint8) to its master, dpi, QC flags and OCR text.
     `source_dpi` is the resolution the file declares, used when no page boundary is found.
     `flat`: the source is a flat scan (a scanner, not a camera over a desk), so the page is
     not looked for or rectified; orientation, deskew and the cleanup still run.
     `page_quad`: the page's corners (TL, TR, BR, BL in `image`'s pixels) when the caller
     found them, e.g. one page of an open register split at capture: it is rectified instead
-    of a detected page (QC's cut-off and skew judgement use it too, see `_qc`)."""
+    of a detected page (QC's cut-off and skew judgement use it too, see `_qc`).
+    `turn`: 0, 90, 180 or 270 degrees clockwise set by an operator, applied after the
+    automatic orientation."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise InputError("a page image must be an 8-bit grey or BGR array")
     quad = None
@@ -252,7 +266,9 @@ def process_image(image: np.ndarray, *, engine: OcrEngine, params: PipelineParam
         quad = np.asarray(page_quad, np.float32)
         if quad.shape != (4, 2) or not np.isfinite(quad).all():
             raise InputError(f"a page quad must be four (x, y) corners, not {page_quad!r}")
-    work = _Work(image, engine, params, source_dpi, flat, quad)
+    if turn not in (0, *_TURNS):
+        raise InputError(f"a page turns by 0, 90, 180 or 270 degrees, not {turn!r}")
+    work = _Work(image, engine, params, source_dpi, flat, quad, turn)
     timings: dict[str, float] = {}
     for name, stage in STAGES:
         start = time.perf_counter()

@@ -26,6 +26,7 @@ from device.db import transaction
 from device.db.events import record_event
 from device.db.jobs import Job, claim_next_job, fail_job, finish_job, next_retry_at, release_jobs_of_dead_workers
 from device.db.pages import finish_page, note_page_error, page_for_processing
+from device.catalog.corrections import searchable_text
 from device.db.search import index_page_text
 from device.errors import ConfigError
 from device.intake import PROCESS_PAGE
@@ -105,7 +106,8 @@ class _Loop:
         return PageTask(page_id=page["id"], raw_sha256=page["raw_sha256"],
                         media_type=page["media_type"], frame=page["frame"], region=page["region"],
                         blob_root=str(blobs.root), min_free_bytes=blobs.min_free_bytes,
-                        max_megapixels=storage.max_image_megapixels)
+                        max_megapixels=storage.max_image_megapixels,
+                        turn=int(page.get("rotation") or 0))
 
     def collect(self, wait_s: float) -> None:
         for key, outcome in self.pool.collect(wait_s):
@@ -128,7 +130,9 @@ class _Loop:
                         dpi=done.dpi, qc_flags=qc, blank=done.blank, text=done.text,
                         confidence=done.confidence, engine=done.engine,
                         model_sha256=done.model_sha256)
-            index_page_text(self.box.db, claimed.page_id, done.text)
+            # A clerk's correction still applies when the new OCR is the one it was made on.
+            index_page_text(self.box.db, claimed.page_id,
+                            searchable_text(self.box, claimed.page_id, done.text, done.words_sha256))
             record_event(self.box.db, ACTOR, "page.process", "page", claimed.page_id,
                          {"master": done.master_sha256, "words": done.words_sha256,
                           "dpi": done.dpi, "blank": done.blank, "engine": done.engine,

@@ -44,6 +44,7 @@ class PageTask:
     blob_root: str
     min_free_bytes: int
     max_megapixels: int
+    turn: int = 0  # degrees clockwise the operator set in the page grid
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def process_page(task: PageTask) -> PageDone:
     # quad, moved into that box, is rectified instead of a page detected in it.
     image, quad = crop_region(image, task.region)
     read_ms = (time.perf_counter() - started) * 1000.0
-    outcome = process_image(image, engine=current_engine(), source_dpi=declared_dpi, page_quad=quad)
+    outcome = process_image(image, engine=current_engine(), source_dpi=declared_dpi, page_quad=quad,
+                            turn=task.turn)
     del image
     qc, blank = blank_checked(outcome)
     stored = time.perf_counter()
