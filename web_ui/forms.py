@@ -1,4 +1,4 @@
-"""TT05 dossier fields as an HTML form: what to draw for each field, and the form read back.
+"""TT05 dossier and document fields as HTML forms: the inputs to draw, and the form read back.
 
 The rules stay in device.records: this module only turns the spec into inputs and the posted
 strings into the data device.catalog validates (its ValidationError names each field).
@@ -12,7 +12,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from device.errors import FieldProblem
-from device.records.schema import FieldSpec, code_lists, dossier_fields
+from device.records.schema import FieldSpec, code_lists, document_fields, dossier_fields
 from device.records.values import normalise
 
 # Which agency and fonds a new dossier belongs to (defaults from the box's configuration).
@@ -49,15 +49,39 @@ def _kind(spec: FieldSpec) -> str:
 def _shown(value: Any, kind: str) -> Any:
     if value is None:
         return [] if kind == "multiselect" else ""
-    if kind == "bool":
-        return "1" if value else "0"
+    if kind == "bool":  # a stored bool, or the posted text sent back after a refusal
+        return "" if value == "" else ("0" if value in (False, 0, "0") else "1")
     if kind == "multiselect":
         return list(value) if isinstance(value, list) else [value]
     return str(value)
 
 
-def editable_specs() -> list[FieldSpec]:
-    return [spec for spec in dossier_fields().values() if spec.required != "computed"]
+def editable_specs(specs: dict[str, FieldSpec] | None = None) -> list[FieldSpec]:
+    """The fields a person may type (dossier fields unless `specs` says otherwise)."""
+    return [spec for spec in (specs or dossier_fields()).values() if spec.required != "computed"]
+
+
+def _inputs(specs: dict[str, FieldSpec], values: dict[str, Any], errors: dict[str, str]) -> list[FormField]:
+    """One input per editable field; the errors they show are taken out of `errors`. A field
+    inherited from the dossier is never required: left empty, it takes the dossier's value."""
+    fields = []
+    for spec in editable_specs(specs):
+        kind = _kind(spec)
+        options = list(code_lists()[spec.name].values.items()) if spec.code_list else []
+        fields.append(FormField(spec.name, spec.label_vi, kind,
+                                spec.required == "draft" and not spec.inherit,
+                                _shown(values.get(spec.name), kind), options, errors.pop(spec.name, "")))
+    return fields
+
+
+def document_form(values: dict[str, Any],
+                  problems: list[FieldProblem] | None = None) -> tuple[list[FormField], list[str]]:
+    """(TT05 document inputs, problems not tied to an input)."""
+    errors = {item.field: item.problem_vi for item in problems or []}
+    fields = _inputs(document_fields(), values, errors)
+    others = [f"{item.label_vi}: {item.problem_vi}" for item in problems or []
+              if item.field in errors]
+    return fields, others
 
 
 def dossier_form(values: dict[str, Any], problems: list[FieldProblem] | None = None, *,
@@ -65,12 +89,7 @@ def dossier_form(values: dict[str, Any], problems: list[FieldProblem] | None = N
     """(fonds inputs, TT05 inputs, problems not tied to an input); `fonds` None: no fonds inputs
     (an existing dossier's fonds is not changed here)."""
     errors = {item.field: item.problem_vi for item in problems or []}
-    fields = []
-    for spec in editable_specs():
-        kind = _kind(spec)
-        options = list(code_lists()[spec.name].values.items()) if spec.code_list else []
-        fields.append(FormField(spec.name, spec.label_vi, kind, spec.required == "draft",
-                                _shown(values.get(spec.name), kind), options, errors.pop(spec.name, "")))
+    fields = _inputs(dossier_fields(), values, errors)
     fonds_inputs = []
     for name, label in FONDS_FIELDS if fonds is not None else ():
         fonds_inputs.append(FormField(name, label, "text", False, str(values.get(name) or ""),
@@ -81,10 +100,12 @@ def dossier_form(values: dict[str, Any], problems: list[FieldProblem] | None = N
     return fonds_inputs, fields, others
 
 
-def read_form(form: MultiDict[str, str], *, with_fonds: bool) -> dict[str, Any]:
-    """The posted values keyed by TT05 element name, as device.catalog takes them."""
+def read_form(form: MultiDict[str, str], *, with_fonds: bool,
+              specs: dict[str, FieldSpec] | None = None) -> dict[str, Any]:
+    """The posted values keyed by TT05 element name, as device.catalog takes them (dossier
+    fields unless `specs` says otherwise)."""
     data: dict[str, Any] = {}
-    for spec in editable_specs():
+    for spec in editable_specs(specs):
         if spec.type == "codes":
             data[spec.name] = [code for code in form.getlist(spec.name) if code]
         else:
@@ -95,10 +116,11 @@ def read_form(form: MultiDict[str, str], *, with_fonds: bool) -> dict[str, Any]:
     return data
 
 
-def changed_only(data: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+def changed_only(data: dict[str, Any], current: dict[str, Any],
+                 specs: dict[str, FieldSpec] | None = None) -> dict[str, Any]:
     """The posted fields whose value differs from the stored one: saving the form must not turn
     every suggested value into a confirmed one, only those the person actually typed."""
-    specs = dossier_fields()
+    specs = specs or dossier_fields()
     changed = {}
     for name, raw in data.items():
         try:
