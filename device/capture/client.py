@@ -91,18 +91,37 @@ class CaptureClient:
         return self._request("PUT", "/target", body)["target"]
 
     def shoot(self, count: int = 1, *, actor: str | None = None,
-              expect: dict[str, Any] | None = None) -> dict[str, Any]:
+              expect: dict[str, Any] | None = None, retake: int | None = None) -> dict[str, Any]:
         """Shoot `count` pages into the target; returns {"pages": [...], "target": {...}} once
         all are stored. A run refused or broken part-way raises ServiceError; its `body`
         lists under "pages" the pages that were stored before the failure. `expect`
-        ({"dossier", "document"}): refused (409) if the target is no longer that."""
+        ({"dossier", "document"}): refused (409) if the target is no longer that. `retake`
+        (a page id of the target's dossier): one shot that replaces that page's capture."""
         body: dict[str, Any] = {"count": count}
         if actor:
             body["actor"] = actor
         if expect is not None:
             body["expect"] = expect
+        if retake is not None:
+            body["retake"] = retake
         # Each shot takes about a second on a Pi; the service answers only after the last one.
         return self._request("POST", "/shoot", body, timeout=30.0 + 10.0 * count)
+
+    def arm_retake(self, page_id: int | None) -> int | None:
+        """Make the next single shot, whoever fires it (pedal, auto-capture, screen), replace
+        page `page_id` of the target's dossier; None disarms. Returns the armed page."""
+        return self._request("PUT", "/retake", {"page": page_id})["retake"]
+
+    def auto(self) -> dict[str, Any]:
+        """Auto-capture's state: {"available", "enabled", "reason"}."""
+        return self._request("GET", "/auto")["auto"]
+
+    def set_auto(self, enabled: bool, *, actor: str | None = None) -> dict[str, Any]:
+        """Switch auto-capture on or off (until the service restarts); its new state."""
+        body: dict[str, Any] = {"enabled": enabled}
+        if actor:
+            body["actor"] = actor
+        return self._request("PUT", "/auto", body)["auto"]
 
     def preview_jpeg(self) -> bytes:
         response = self._send("GET", "/preview.jpg")

@@ -3,7 +3,9 @@
 The socket is the whole authentication: its folder is 0750 and the socket 0660, so only the
 `sohoa` user and group (the web UI, the CLI run as sohoa) can connect. Endpoints:
 `GET /status`, `GET /target`, `PUT /target` {dossier, document: seq|null, layout?: page|spread},
-`POST /shoot` {count?, actor?}, `GET /preview.mjpg`, `GET /preview.jpg`.
+`POST /shoot` {count?, actor?, expect?, retake?: page id}, `PUT /retake` {page: id|null} (the
+next single shot, whoever fires it, replaces that page), `GET /auto`, `PUT /auto` {enabled,
+actor?}, `GET /preview.mjpg`, `GET /preview.jpg`.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class CaptureHandler(BaseHTTPRequestHandler):
     timeout = CLIENT_TIMEOUT_S
     server: CaptureServer
     ROUTES = {"/status": ("GET",), "/target": ("GET", "PUT"), "/shoot": ("POST",),
+              "/auto": ("GET", "PUT"), "/retake": ("PUT",),
               "/preview.mjpg": ("GET",), "/preview.jpg": ("GET",)}
 
     def address_string(self) -> str:  # a Unix socket peer has no address
@@ -173,17 +176,34 @@ class CaptureHandler(BaseHTTPRequestHandler):
 
     def _post_shoot(self, stored: list) -> None:
         body = self._body(required=False)
-        _only_keys(body, {"count", "actor", "expect"})
-        actor = body.get("actor", "capture")
-        if not isinstance(actor, str) or not 1 <= len(actor) <= 80:
-            raise InputError("actor must be text of 1 to 80 characters",
-                             message_vi="Tên người chụp không hợp lệ.")
+        _only_keys(body, {"count", "actor", "expect", "retake"})
         service = self.server.service
-        service.shoot(body.get("count", 1), actor=actor, on_stored=stored.append,
-                      expect=body.get("expect"))
+        service.shoot(body.get("count", 1), actor=_actor(body), on_stored=stored.append,
+                      expect=body.get("expect"), retake=body.get("retake"))
         target = service.target()
         self._json(HTTPStatus.OK, {"pages": [result.as_dict() for result in stored],
-                                   "target": target.as_dict() if target else None})
+                                   "target": target.as_dict() if target else None,
+                                   "retake": body.get("retake")})
+
+    def _put_retake(self, _stored: list) -> None:
+        body = self._body(required=True)
+        _only_keys(body, {"page"})
+        if "page" not in body:
+            raise InputError("the body must say {\"page\": id|null}",
+                             message_vi="Thiếu số trang cần chụp lại.")
+        self._json(HTTPStatus.OK, {"retake": self.server.service.arm_retake(body["page"])})
+
+    def _get_auto(self, _stored: list) -> None:
+        self._json(HTTPStatus.OK, {"auto": self.server.service.auto()})
+
+    def _put_auto(self, _stored: list) -> None:
+        body = self._body(required=True)
+        _only_keys(body, {"enabled", "actor"})
+        if "enabled" not in body:
+            raise InputError("the body must say {\"enabled\": true|false}",
+                             message_vi="Thiếu giá trị bật/tắt chụp tự động.")
+        auto = self.server.service.set_auto(body["enabled"], actor=_actor(body))
+        self._json(HTTPStatus.OK, {"auto": auto})
 
     def _get_preview_jpg(self, _stored: list) -> None:
         frame = self.server.service.preview.latest
@@ -265,6 +285,15 @@ class CaptureHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
+
+
+def _actor(body: dict[str, Any]) -> str:
+    """Who the audit trail names for a request: its "actor", else the service itself."""
+    actor = body.get("actor", "capture")
+    if not isinstance(actor, str) or not 1 <= len(actor) <= 80:
+        raise InputError("actor must be text of 1 to 80 characters",
+                         message_vi="Tên người chụp không hợp lệ.")
+    return actor
 
 
 def _only_keys(body: dict[str, Any], allowed: set[str]) -> None:

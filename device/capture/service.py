@@ -23,12 +23,15 @@ import numpy as np
 from device.box import Box
 from device.capture.camera import Camera, CameraCapabilities, Capture
 from device.capture.preview import PreviewFrame, PreviewProducer
+from device.capture.retake import check_retake
+from device.capture.retake import retake as retake_page
 from device.capture.shoot import LAYOUTS, ShotResult, iter_shots
 from device.capture.supervisor import CameraSupervisor, CameraUnavailableError, capabilities_json
 from device.capture.triggers import Trigger
 from device.catalog.dossiers import load
 from device.config import CaptureConfig
-from device.db import records
+from device.db import records, transaction
+from device.db.events import record_event
 from device.db.pages import pages_of
 from device.errors import InputError, NotFoundError, SohoaError, StateError, StorageError
 from device.files import atomic_output
@@ -96,6 +99,7 @@ class CaptureService:
         self._work_lock = threading.Lock()
         self._stop = threading.Event()
         self._shots = 0
+        self._armed: int | None = None  # a page the next single shot replaces (arm_retake)
         self._target_file = box.config.paths.data_dir / TARGET_FILE
         self._target = self._load_target()
 
@@ -113,7 +117,7 @@ class CaptureService:
         self.preview.start()
         for trigger in self._triggers:
             thread = threading.Thread(target=self._run_trigger, args=(trigger,),
-                                      name=f"capture-trigger-{trigger.name}", daemon=True)
+                                      name=_thread_name(trigger), daemon=True)
             self._trigger_threads.append(thread)
             thread.start()
 
@@ -162,7 +166,42 @@ class CaptureService:
                         "width": frame.image.shape[1] if frame else None,
                         "height": frame.image.shape[0] if frame else None},
             "shots": self._shots, "busy": self._work_lock.locked(), "problem": self.health(),
+            "auto": self.auto(), "retake": self._armed,
         }
+
+    def auto(self) -> dict[str, Any]:
+        """Auto-capture as clients see it: `available` (configured, and its thread runs),
+        `enabled` (switched on now), `reason` why it is not available (not_configured, stopped)."""
+        trigger = self._auto_trigger()
+        if trigger is None:
+            return {"available": False, "enabled": False, "reason": "not_configured"}
+        thread = next((t for t in self._trigger_threads if t.name == _thread_name(trigger)), None)
+        if thread is not None and not thread.is_alive():
+            return {"available": False, "enabled": False, "reason": "stopped"}
+        return {"available": True, "enabled": trigger.enabled, "reason": None}
+
+    def set_auto(self, enabled: object, *, actor: str) -> dict[str, Any]:
+        """Switch auto-capture on or off until the service restarts (the configuration says
+        whether it starts on); the switch is written to the audit trail."""
+        if not isinstance(enabled, bool):
+            raise InputError(f"enabled must be true or false, not {enabled!r}",
+                             message_vi="Giá trị bật/tắt chụp tự động không hợp lệ.")
+        trigger = self._auto_trigger()
+        if trigger is None or not self.auto()["available"]:
+            raise StateError("auto-capture is not available on this box: turn it on with "
+                             "[capture.triggers.auto] enabled = true and restart the capture service",
+                             message_vi="Máy này chưa cài đặt chụp tự động "
+                                        "([capture.triggers.auto] trong tệp cấu hình).")
+        with self._working(TARGET_WAIT_S):
+            trigger.set_enabled(enabled)
+            with transaction(self.box.db):
+                record_event(self.box.db, actor, "capture.auto", "capture", "auto",
+                             {"enabled": enabled})
+        log.info("auto-capture switched %s by %s", "on" if enabled else "off", actor)
+        return self.auto()
+
+    def _auto_trigger(self) -> Any:
+        return next((t for t in self._triggers if t.name == "auto" and hasattr(t, "set_enabled")), None)
 
     def target(self) -> Target | None:
         return self._target
@@ -183,6 +222,7 @@ class CaptureService:
             target = replace(self._resolve(dossier.strip(), document), layout=str(layout))
             self._save_target(target)
             self._target = target
+            self._armed = None  # a retake armed for the old target does not follow it
         log.info("target set to %s", target.as_dict())
         return target
 
@@ -199,14 +239,17 @@ class CaptureService:
 
     def shoot(self, count: object = 1, *, actor: str = "capture",
               on_stored: Callable[[ShotResult], object] | None = None,
-              expect: dict[str, Any] | None = None) -> list[ShotResult]:
+              expect: dict[str, Any] | None = None, retake: object = None) -> list[ShotResult]:
         """Shoot `count` pages into the target; returns once every one is durable and committed.
 
         Refused, with nothing stored, when there is no target, the dossier is not editable, the
         disk is below its floor or the camera is unavailable. A failure mid-run keeps the shots
         already stored (each reported to `on_stored` as it is committed) and raises. `expect`
         ({"dossier", "document"}) refuses the shot when the target is no longer the one the
-        caller aimed at (another client or the pedal moved it in between).
+        caller aimed at (another client or the pedal moved it in between). `retake` (a page
+        id of the target's dossier): the one shot replaces that page instead of adding one
+        (see device.capture.retake); the target does not move. Without it, a single shot
+        replaces the page armed with `arm_retake`, whoever fires it.
         """
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SHOTS_PER_REQUEST:
             raise InputError(f"count must be a whole number from 1 to {MAX_SHOTS_PER_REQUEST}, not {count!r}",
@@ -219,6 +262,10 @@ class CaptureService:
                                  message_vi="Chưa chọn hồ sơ để chụp vào.")
             _check_expected(target, expect)
             camera = _ServiceCamera(self, self.supervisor.current())
+            if retake is None and count == 1:
+                retake = self._armed
+            if retake is not None:
+                return [self._retake(camera, target, retake, count, actor, on_stored)]
             shots = iter_shots(self.box, camera, target.dossier, count=count, actor=actor,
                                document=target.document, hand_detector=self.hand_detector,
                                layout=target.layout)
@@ -230,6 +277,40 @@ class CaptureService:
                 if on_stored is not None:
                     on_stored(result)
         return results
+
+    def _retake(self, camera: _ServiceCamera, target: Target, page_id: object, count: object,
+                actor: str, on_stored: Callable[[ShotResult], object] | None) -> ShotResult:
+        if count != 1:
+            raise InputError(f"a retake is one shot, not {count}",
+                             message_vi="Mỗi lần chụp lại chỉ chụp một trang.")
+        try:
+            result = retake_page(self.box, camera, target.dossier, page_id,  # type: ignore[arg-type]
+                                 actor=actor, hand_detector=self.hand_detector)
+        except (NotFoundError, StateError):
+            if page_id == self._armed:  # the armed page went (deleted, dossier closed): disarm
+                self._armed = None
+            raise
+        if page_id == self._armed:
+            self._armed = None
+        self._shots += 1
+        self._tell_other_triggers(actor)
+        if on_stored is not None:
+            on_stored(result)
+        return result
+
+    def arm_retake(self, page_id: object) -> int | None:
+        """Make the next single shot, from any source (the screen, the pedal, auto-capture),
+        replace page `page_id` of the target's dossier (checked now); None disarms. Changing
+        the target disarms too."""
+        with self._working(TARGET_WAIT_S):
+            if page_id is not None:
+                if self._target is None:
+                    raise StateError("no target: choose a dossier first (sohoa capture target)",
+                                     message_vi="Chưa chọn hồ sơ để chụp vào.")
+                check_retake(self.box, self._target.dossier, page_id)
+            self._armed = page_id  # type: ignore[assignment]
+        log.info("retake %s", f"armed for page {page_id}" if page_id is not None else "disarmed")
+        return self._armed
 
     def _tell_other_triggers(self, actor: str) -> None:
         """Auto-capture must not shoot again a page the pedal, the button or the UI just shot."""
@@ -314,6 +395,10 @@ class CaptureService:
             log.error("trigger %s cannot run: %s", trigger.name, exc)
         except Exception:  # one broken trigger must not take the service down
             log.exception("trigger %s stopped with an error", trigger.name)
+
+
+def _thread_name(trigger: Trigger) -> str:
+    return f"capture-trigger-{trigger.name}"
 
 
 def _check_expected(target: Target, expect: dict[str, Any] | None) -> None:

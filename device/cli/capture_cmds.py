@@ -95,6 +95,9 @@ def capture_status(context: CliContext, as_json: bool) -> None:
     preview = status["preview"]
     click.echo(f"preview: {preview['fps']:g} fps, {preview['width']}x{preview['height']}")
     click.echo(f"shots: {status['shots']}" + (", shooting now" if status["busy"] else ""))
+    auto = status.get("auto") or {}
+    click.echo("auto-capture: " + ("on" if auto.get("enabled") else "off" if auto.get("available")
+                                    else (auto.get("reason") or "not_configured").replace("_", " ")))
     if status["problem"]:
         click.echo(f"problem: {status['problem']}")
 
@@ -150,7 +153,11 @@ def capture_trigger(context: CliContext, count: int, as_json: bool) -> None:
 
 
 @capture.command("shoot")
-@click.option("--dossier", "file_code", required=True, help="fileCode of an editable dossier.")
+@click.option("--dossier", "file_code", default=None,
+              help="fileCode of an editable dossier (needed unless --retake is given).")
+@click.option("--retake", "retake_id", type=click.IntRange(min=1), default=None,
+              help="Shoot this page (its id) again: the shot replaces its capture instead of "
+              "adding a page; the page is processed again.")
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Shots to take; they become the pages of one new document.")
 @click.option("--camera", "camera_name", default="simulated", show_default=True,
@@ -162,13 +169,23 @@ def capture_trigger(context: CliContext, count: int, as_json: bool) -> None:
               "and right pages (the simulated camera then shows an open register).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored pages as a JSON list.")
 @pass_context
-def capture_shoot(context: CliContext, file_code: str, count: int, camera_name: str,
-                  defect: str | None, seed: int, spread: bool, as_json: bool) -> None:
+def capture_shoot(context: CliContext, file_code: str | None, retake_id: int | None, count: int,
+                  camera_name: str, defect: str | None, seed: int, spread: bool, as_json: bool) -> None:
     """Shoot pages into a new document of a dossier; each is printed once it is stored.
 
     When the capture service runs, it owns the camera: the shots go through it (its target
     becomes a new document of the dossier) and --camera, --defect and --seed cannot be used.
+    With --retake PAGE_ID one shot replaces that page; through the service, the page must
+    belong to the dossier the service is aimed at (`sohoa capture target`).
     """
+    if retake_id is not None:
+        if count != 1 or spread or defect is not None:
+            raise InputError("--retake takes one shot of one page: --count, --spread and "
+                             "--defect do not apply", message_vi="Chụp lại chỉ chụp một trang.")
+        _retake(context, file_code, retake_id, camera_name, seed, as_json)
+        return
+    if file_code is None:
+        raise InputError("give --dossier CODE (or --retake PAGE_ID)", message_vi="Hãy chọn một hồ sơ.")
     layout = "spread" if spread else "page"
     with _client(context) as client:
         if client.is_serving():
@@ -176,6 +193,39 @@ def capture_shoot(context: CliContext, file_code: str, count: int, camera_name: 
             _shoot_through_service(context, client, file_code, count, as_json, layout)
             return
     _shoot_here(context, file_code, count, camera_name, defect, seed, as_json, layout)
+
+
+def _retake(context: CliContext, file_code: str | None, page_id: int, camera_name: str,
+            seed: int, as_json: bool) -> None:
+    """One shot replacing page `page_id`, through the service when it runs, else here."""
+    with _client(context) as client:
+        if client.is_serving():
+            _refuse_local_options(client, camera_name, None)
+            expect = {"dossier": file_code} if file_code else None
+            page = client.shoot(1, actor=context.actor, expect=expect, retake=page_id)["pages"][0]
+        else:
+            page = _retake_here(context, file_code, page_id, camera_name, seed).as_dict()
+    if as_json:
+        echo_json(page)
+    else:
+        click.echo("retake of " + page_line(page))
+
+
+def _retake_here(context: CliContext, file_code: str | None, page_id: int, camera_name: str,
+                 seed: int) -> ShotResult:
+    from device.capture.retake import check_retake, retake  # OpenCV and the QC models
+    from device.db.pages import page_place
+
+    box = context.box()
+    place = page_place(box.db, page_id)
+    code = file_code or (place["file_code"] if place else "")
+    check_retake(box, code, page_id)  # refused before the camera is opened
+    camera = open_camera(camera_name, **({"seed": seed} if camera_name == "simulated" else {}))
+    try:
+        camera.start()
+        return retake(box, camera, code, page_id, actor=context.actor, hand_detector=None)
+    finally:
+        camera.close()
 
 
 def _refuse_local_options(client: CaptureClient, camera_name: str, defect: str | None) -> None:

@@ -133,3 +133,154 @@ def test_without_the_service_the_screen_says_so(login, box):
     with session.get("/capture/preview.mjpg") as stream:
         assert stream.status_code == 503
     assert json.loads(session.get("/capture/recent.json").data)["error"] == "capture_unavailable"
+
+
+# -- retakes, counts, auto-capture, keys' elements ------------------------------------------
+
+
+def _post_json(session, path, body):
+    return session.client.post(path, json=body, headers={"X-CSRFToken": session.token})
+
+
+def test_a_flagged_page_is_retaken_in_place_from_the_screen(service, login, box, dossier_code):
+    cameras, _client = service
+    session = login("operator")
+    session.post("/capture/target", {"dossier": dossier_code})
+    _shoot(session)
+    cameras[-1].defect = "blur"
+    flagged = _shoot(session).get_json()["pages"][0]
+    assert [f["key"] for f in flagged["flags"]] == ["blur"]
+    before = session.get("/capture/recent.json").get_json()
+
+    screen = session.get(f"/capture?retake={flagged['page']}").get_data(as_text=True)
+    assert f'data-page-id="{flagged["page"]}"' in screen
+    assert f"Lần chụp tới sẽ THAY trang 2 của tài liệu {dossier_code}.1" in screen
+
+    answer = _post_json(session, "/capture/shoot", {"retake": flagged["page"]})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    [retaken] = answer.get_json()["pages"]
+    assert (retaken["page"], retaken["position"], retaken["flags"]) == (flagged["page"], 2, [])
+    after = session.get("/capture/recent.json").get_json()
+    assert [p["page"] for p in after["pages"]] == [p["page"] for p in before["pages"]]
+    assert after["pages"][0]["flags"] == []  # the blur flag of the old shot no longer shows
+    assert after["pages"][0]["thumb"] != before["pages"][0]["thumb"]  # not the cached old image
+    assert after["counts"] == before["counts"] == {"document": 2, "dossier": 2, "documents": 1}
+    retakes = [e for e in events_for(box.db, "page", flagged["page"]) if e["action"] == "page.retake"]
+    assert [e["actor"] for e in retakes] == ["web:operator"]
+
+
+def test_a_retake_outside_the_target_is_refused_and_the_screen_offers_to_aim_there(
+        service, login, box, dossier_code):
+    from device.catalog.dossiers import create_dossier
+    from tests.conftest import VALID_DOSSIER
+
+    session = login("operator")
+    other = create_dossier(box, dict(VALID_DOSSIER, fileCode="H49.64.33.2001.161"), actor="test")
+    session.post("/capture/target", {"dossier": other})
+    page = _shoot(session).get_json()["pages"][0]["page"]
+    session.post("/capture/target", {"dossier": dossier_code})
+    captures = box.db.conn.execute("SELECT count(*) FROM captures").fetchone()[0]
+
+    refused = _post_json(session, "/capture/shoot", {"retake": page})
+    assert refused.status_code == 409
+    assert "thuộc hồ sơ H49.64.33.2001.161" in refused.get_json()["message_vi"]
+    assert box.db.conn.execute("SELECT count(*) FROM captures").fetchone()[0] == captures
+
+    screen = session.get(f"/capture?retake={page}").get_data(as_text=True)
+    assert "thuộc hồ sơ H49.64.33.2001.161" in screen and 'id="aim-form"' in screen
+    aimed = session.post("/capture/target", {"dossier": other, "document": "1", "retake": str(page)})
+    assert aimed.headers["Location"].endswith(f"/capture?retake={page}")
+    armed = session.get(aimed.headers["Location"]).get_data(as_text=True)
+    assert f"Lần chụp tới sẽ THAY trang 1 của tài liệu {other}.1" in armed
+    bad = session.get("/capture?retake=abc").get_data(as_text=True)
+    assert "Số trang cần chụp lại không hợp lệ." in bad
+
+
+def test_shots_from_the_pedal_show_with_the_counts(service, login, dossier_code):
+    _cameras, client = service
+    session = login("operator")
+    session.post("/capture/target", {"dossier": dossier_code})
+    _shoot(session)
+    client.shoot(1, actor="trigger:pedal")  # the pedal shoots through the service, not the page
+    recent = session.get("/capture/recent.json").get_json()
+    assert [p["position"] for p in recent["pages"]] == [2, 1]
+    assert recent["counts"] == {"document": 2, "dossier": 2, "documents": 1}
+    session.post("/capture/target", {"dossier": dossier_code})  # "new document" (key N)
+    recent = session.get("/capture/recent.json").get_json()
+    assert recent["counts"] == {"document": 0, "dossier": 2, "documents": 1}
+    screen = session.get("/capture").get_data(as_text=True)
+    assert 'id="count-document" data-count="0"' in screen and 'id="count-dossier" data-count="2"' in screen
+    assert "Cả hồ sơ: 2 trang, 1 tài liệu" in screen
+
+
+def test_the_screen_carries_the_elements_the_keys_and_tests_use(service, login, dossier_code):
+    session = login("operator")
+    session.post("/capture/target", {"dossier": dossier_code})
+    screen = session.get("/capture").get_data(as_text=True)
+    for marker in ('id="shutter"', 'id="auto-toggle"', 'id="new-document-form"', 'id="retake-banner"',
+                   'id="retake-cancel"', 'id="recent"', 'id="shot-status"', "capture.js", "capture.css"):
+        assert marker in screen, marker
+    assert " style=" not in screen and "onclick" not in screen and "<script>" not in screen
+
+
+def test_without_auto_capture_set_up_the_switch_says_so(service, login, box):
+    session = login("operator")
+    screen = session.get("/capture").get_data(as_text=True)
+    assert "Máy này chưa cài đặt chụp tự động." in screen and 'data-available="no"' in screen
+    answer = _post_json(session, "/capture/auto", {"enabled": True})
+    assert answer.status_code == 409
+    assert answer.get_json()["message_vi"].startswith("Máy này chưa cài đặt chụp tự động")
+    assert _post_json(session, "/capture/auto", {"enabled": "on"}).status_code == 400
+    no_token = session.client.post("/capture/auto", json={"enabled": False})
+    assert no_token.status_code == 400 and no_token.get_json()["error"] == "csrf"
+
+
+@pytest.fixture
+def auto_service(tmp_path, box):
+    from device.box import Box
+    from device.config import load_config
+    from tests.device.capture.conftest import no_hands
+
+    path = tmp_path / "sohoa-auto.toml"
+    path.write_text(BOX_CONFIG + CAPTURE_CONFIG + "\n[capture.triggers.auto]\nenabled = true\n",
+                    encoding="utf-8")
+    with Box.open(load_config(path, tmp_path / "data", environ={})) as service_box, \
+            running_service(service_box, lambda: CabledCamera(Cable()), hand_detector=no_hands) as running:
+        yield running
+
+
+def test_auto_capture_is_switched_from_the_screen_and_audited(auto_service, login, box):
+    session = login("operator")
+    screen = session.get("/capture").get_data(as_text=True)
+    assert 'data-enabled="yes"' in screen and "Chụp tự động: BẬT (A)" in screen
+    off = _post_json(session, "/capture/auto", {"enabled": False})
+    assert off.status_code == 200 and off.get_json()["auto"]["enabled"] is False
+    assert off.get_json()["auto"]["text"] == "Chụp tự động: TẮT (A)"
+    assert session.get("/capture/recent.json").get_json()["auto"]["enabled"] is False
+    switched = [e for e in events_for(box.db) if e["action"] == "capture.auto"]
+    assert [(e["actor"], e["details"]) for e in switched] == [("web:operator", {"enabled": False})]
+
+
+def test_a_retake_armed_on_the_screen_is_taken_by_the_pedal(service, login, box, dossier_code):
+    _cameras, client = service
+    session = login("operator")
+    session.post("/capture/target", {"dossier": dossier_code})
+    first = _shoot(session).get_json()["pages"][0]
+    _shoot(session)
+    armed = _post_json(session, "/capture/retake", {"page": first["page"]})
+    assert armed.status_code == 200
+    assert armed.get_json()["retake"] == {"page": first["page"], "position": 1,
+                                          "docId": f"{dossier_code}.1"}
+    assert session.get("/capture/recent.json").get_json()["retake"]["page"] == first["page"]
+    screen = session.get("/capture").get_data(as_text=True)  # a reload still shows it armed
+    assert f"Lần chụp tới sẽ THAY trang 1 của tài liệu {dossier_code}.1" in screen
+
+    client.shoot(1, actor="trigger:pedal")
+
+    recent = session.get("/capture/recent.json").get_json()
+    assert recent["retake"] is None and recent["counts"]["document"] == 2
+    retakes = [e for e in events_for(box.db, "page", first["page"]) if e["action"] == "page.retake"]
+    assert [e["actor"] for e in retakes] == ["trigger:pedal"]
+    assert _post_json(session, "/capture/retake", {"page": "1"}).status_code == 400
+    assert _post_json(session, "/capture/retake", {"page": 999}).status_code == 404
+    assert _post_json(session, "/capture/retake", {"page": None}).get_json() == {"retake": None}

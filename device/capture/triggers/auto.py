@@ -199,7 +199,9 @@ class AutoCaptureState:
 class AutoCapture:
     """The auto-capture trigger: `frames()` returns the latest preview frame (BGR uint8) or
     None when there is none yet. The service calls `note_shot()` after a shot taken by any
-    other trigger, so auto-capture does not take the same page again."""
+    other trigger, so auto-capture does not take the same page again, and `set_enabled()`
+    when the operator switches it off or on (off, it looks at no frame; back on, it goes on
+    from the scene it last shot, so a page it already took is not taken again)."""
 
     name = "auto"
 
@@ -215,6 +217,19 @@ class AutoCapture:
         self._frames = frames
         self._now = now
         self._shot_elsewhere = threading.Event()
+        self._enabled = threading.Event()
+        self._enabled.set()
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled.is_set()
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Thread-safe: switch shooting on or off (the thread keeps running either way)."""
+        if enabled:
+            self._enabled.set()
+        else:
+            self._enabled.clear()
 
     def note_shot(self) -> None:
         """Thread-safe: a shot was just taken by another trigger (pedal, button, web UI)."""
@@ -224,6 +239,9 @@ class AutoCapture:
         failing = False
         while not stop.is_set():
             started = self._now()
+            if not self._enabled.is_set():
+                stop.wait(self.state.params.poll_seconds)
+                continue
             try:
                 frame = self._frames()
             except Exception as error:  # the camera is the service's business; keep watching

@@ -274,3 +274,20 @@ def test_a_shot_taken_by_another_trigger_is_not_taken_again(scenes: Scenes, hand
     stream.extend(still(scenes.a, 4.0))
     assert stream.done.wait(30)
     assert running.fired == [] and trigger.state.reason == "shot_elsewhere"
+
+
+def test_switched_off_it_looks_at_nothing_and_back_on_it_does_not_retake_its_last_page(
+        scenes: Scenes, hands, run_trigger) -> None:
+    stream = Stream([])
+    trigger = auto_trigger(stream, hands)
+    trigger.set_enabled(False)
+    running = run_trigger(trigger)
+    stream.extend(still(scenes.a, 2.0))
+    running.stop.wait(0.3)  # dozens of polls: none may read a frame while switched off
+    assert stream.calls == 0 and running.fired == [] and not trigger.enabled
+    trigger.set_enabled(True)
+    assert stream.done.wait(30) and running.fired == ["auto"]
+    trigger.set_enabled(False)
+    trigger.set_enabled(True)
+    stream.extend(still(scenes.a, 3.0))  # the same page still lying there
+    assert stream.done.wait(30) and running.fired == ["auto"]
