@@ -1,107 +1,136 @@
-"""`sohoa demo`: the box's main job end to end on simulated input, for the quick start."""
+"""`sohoa demo`: a whole box on this machine (hub, capture, worker, agent, web UI) until Ctrl-C."""
 
 from __future__ import annotations
 
-import json
+import logging
+import signal
+import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
-from device.catalog import dossiers
-from device.catalog.describe import dossier_json
-from device.catalog.documents import set_document_fields
 from device.cli.context import CliContext
+from device.cli.demo_services import ServiceFailed, Supervisor
+from device.cli.demo_setup import demo_dossier, ensure_demo_users, parse_defects, write_config
 from device.config import load_config
-from device.db.search import search_pages
-from device.errors import NotFoundError
 from device.provision import init_box
 
-DEMO_AGENCY = "H49.64.33"
-DEMO_DOSSIER = {
-    "agencyId": DEMO_AGENCY, "archiveCode": "G09", "fondsCode": "P01",
-    "fondsName": "UBND xã Demo",
-    "title": "Hồ sơ mẫu: văn bản quy phạm pháp luật năm 2025", "maintenance": "01",
-    "mode": "01", "language": ["01"], "startDate": "2025", "endDate": "2025",
-    "format": "01", "paperFileCode": "G09.K1-G1-H1.1",
-}
-DEMO_DOCUMENT = {"typeName": "02", "issuedDate": "15/09/2025", "organName": "UBND xã Demo",
-                 "subject": "Về việc ban hành văn bản mẫu", "codeNumber": "12",
-                 "codeNotation": "QĐ-UBND"}
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA = Path("demo-data")
+DEVICE_NAME = "demo-box"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-# Typed without tone marks, as a clerk in a hurry would: it still finds "Quốc hội".
-DEMO_QUERY = "quoc hoi"
+def _check_bind(_context: click.Context, _parameter: click.Parameter, value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65_535:
+        raise click.BadParameter(f"{value!r}: expected HOST:PORT, e.g. 0.0.0.0:8080 "
+                                 "(port 0: any free port)")
+    return value
 
 
 @click.command()
+@click.option("--bind", default="127.0.0.1:8080", show_default=True, callback=_check_bind,
+              help="HOST:PORT of the web UI (port 0: any free port).")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="Data folder, as the global --data (default ./demo-data).")
+@click.option("--defects", default="", metavar="SHOT=DEFECT,…",
+              help="Defects of the simulated camera's shots, counted from 1 since the start, "
+                   "e.g. 4=blur or 2=glare,5=hand+skew.")
+@click.option("--walkthrough", is_flag=True,
+              help="Instead: run the main job once, scripted, in this process (shoot, read, "
+                   "search, approve, package) and exit.")
 @click.option("--pages", type=click.IntRange(1, 50), default=3, show_default=True,
-              help="How many pages to shoot with the simulated camera.")
+              help="Pages the walkthrough shoots (implies --walkthrough).")
 @click.pass_context
-def demo(click_context: click.Context, pages: int) -> None:
-    """Set up a box in a local folder (./demo-data unless --data) and run its main job: shoot
-    pages with the simulated camera, clean and read them, search, approve, package."""
+def demo(click_context: click.Context, bind: str, data_dir: Path | None, defects: str,
+         walkthrough: bool, pages: int) -> None:
+    """Run a whole box on this machine: a local hub, the capture service with the simulated
+    camera, the worker, the sync agent (enrolled to that hub) and the web UI; prints the address
+    and the demo logins; Ctrl-C stops them all."""
     context: CliContext = click_context.obj
-    if context.data_dir is None:
-        context.data_dir = Path("demo-data")
-    config = load_config(context.config_file, context.data_dir)
+    context.data_dir = data_dir or context.data_dir or DEFAULT_DATA
+    if walkthrough or click_context.get_parameter_source("pages") is not ParameterSource.DEFAULT:
+        from device.cli.demo_walkthrough import walkthrough as run_walkthrough
+
+        run_walkthrough(context, pages)
+        return
+    data = context.data_dir.absolute()
+    config_file = context.config_file or write_config(data, parse_defects(defects))
+    config = load_config(config_file, data)
     context._config = config
     report = init_box(config, actor=context.actor)
-    click.echo(f"box data in {report.data_dir}")
-    if report.admin_password:
-        click.echo(f"admin login: {report.admin_username} / {report.admin_password}")
+    logins = [(report.admin_username, "admin", report.admin_password)] if report.admin_password else []
     box = context.box()
-    file_code = _new_dossier(box, context.actor)
-    click.echo(f"created dossier {file_code}")
-    doc = _shoot(box, file_code, pages, context.actor)
-    from device.ocr.engine import OcrEngine
-    from device.worker import run_once
-
-    with OcrEngine() as engine:
-        processed = run_once(box, engine)
-    click.echo(f"read {processed.processed} pages with Vietnamese OCR ({processed.failed} failed)")
-    for hit in search_pages(box.db, DEMO_QUERY, limit=3):
-        click.echo(f"search {DEMO_QUERY!r}: {hit['docId']} page {hit['position']}: {hit['snippet']}")
-    set_document_fields(box, doc, DEMO_DOCUMENT, actor=context.actor)
-    dossiers.approve(box, file_code, actor=context.actor)
-    from device.archive.package import build_package
-
-    package = build_package(box, file_code, actor=context.actor)
-    click.echo(f"package {package.path} sha256 {package.sha256} ({package.size} bytes)")
-    summary = dossier_json(box, file_code)
-    click.echo(json.dumps({k: summary[k] for k in ("fileCode", "state", "totalDoc", "numberOfPage",
-                                                   "numberOfPaper")}, ensure_ascii=False))
-
-
-def _new_dossier(box, actor: str) -> str:
-    """A new demo dossier: each run makes the next one (the last is approved and packaged)."""
-    number = 1
-    while True:
-        file_code = f"{DEMO_AGENCY}.2025.{number}"
-        try:
-            dossiers.load(box, file_code)
-        except NotFoundError:
-            dossiers.create_dossier(box, {**DEMO_DOSSIER, "fileCode": file_code}, actor=actor)
-            return file_code
-        number += 1
-
-
-def _shoot(box, file_code: str, count: int, actor: str) -> str:
-    """Shoot `count` pages of the bundled sample texts into a new document; its docId."""
-    from device.capture.shoot import iter_shots
-    from device.capture.simulated import SimulatedCamera
-
-    camera = SimulatedCamera(seed=int(file_code.rsplit(".", 1)[1]))
-    doc = ""
+    logins = ensure_demo_users(box, config.paths.secrets, actor=context.actor) + logins
+    file_code = demo_dossier(box, actor=context.actor)
+    context.close()
+    supervisor = Supervisor(data, config_file, data / "demo-logs")
+    _interrupt_on_signals()
     try:
-        shots = iter_shots(box, camera, file_code, count=count, actor=actor)
-        camera.start()
-        for shot in shots:
-            doc = shot.doc_id
-            verdict = "ok" if shot.ok else ", ".join(flag.reason_key for flag in shot.flags)
-            click.echo(f"stored page {shot.page_id} of {doc} sha256 {shot.sha256} (qc: {verdict})")
+        web_url = _start_services(supervisor, bind, file_code)
+        _announce(web_url, logins, file_code, supervisor)
+        while (dead := supervisor.poll()) is None:
+            time.sleep(0.5)
+        raise ServiceFailed(f"{dead.name} exited with {dead.process.returncode}; its log "
+                            f"{dead.log_path} ends:\n{dead.log_tail()}")
+    except KeyboardInterrupt:
+        click.echo("stopping the demo's services…")
     finally:
-        camera.close()
-    return doc
+        for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the stop short
+            signal.signal(signum, signal.SIG_IGN)
+        supervisor.stop_all()
+    click.echo("demo stopped")
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C, SIGTERM and a closed terminal all stop the demo the same way, even mid-start."""
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("%s received: stopping the demo", signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_signal)
+
+
+def _start_services(supervisor: Supervisor, bind: str, file_code: str) -> str:
+    """Hub, enrollment, capture (aimed at the demo dossier), worker, agent, web UI; the web
+    UI's address."""
+    hub = supervisor.start("hub", "hub", "serve", "--bind", "127.0.0.1:0")
+    hub_url = f"http://127.0.0.1:{hub.port}"
+    code = supervisor.run_once("hub", "enroll", "--device", DEVICE_NAME)
+    click.echo(supervisor.run_once("enroll", hub_url, code))
+    supervisor.start("capture", "capture", "serve")
+    _aim_capture(supervisor, file_code)
+    supervisor.start("worker", "worker", env={"OMP_THREAD_LIMIT": "1"})
+    supervisor.start("agent", "sync")
+    web = supervisor.start("web", "web", "--bind", bind)
+    host = bind.rpartition(":")[0]
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "[::]") else host
+    return f"http://{host}:{web.port}/"
+
+
+def _aim_capture(supervisor: Supervisor, file_code: str) -> None:
+    """Shots go to a new document of the demo dossier unless the target is in it already."""
+    from device.capture.client import CaptureClient, socket_path
+
+    with CaptureClient(socket_path(load_config(supervisor.config_file, supervisor.data_dir))) as client:
+        target = client.target()
+        if target is None or target["dossier"] != file_code:
+            client.set_target(file_code, None)
+
+
+def _announce(web_url: str, logins: list[tuple[str, str, str]], file_code: str,
+              supervisor: Supervisor) -> None:
+    for service in supervisor.services:
+        click.echo(f"service {service.name} ready (pid {service.process.pid})")
+    click.echo(f"\nSoHoa Box demo: open {web_url}")
+    for username, role, password in logins:
+        click.echo(f"  {role} login: {username} / {password}")
+    click.echo(f"  shots go to dossier {file_code}; logs in {supervisor.log_dir}")
+    click.echo("Ctrl-C stops every service of the demo.", nl=True)
 
 
 COMMANDS = (demo,)
