@@ -245,6 +245,10 @@ class AgentConfig(_Section):
         None, ge=0, le=36_500,
         description="Local package files (and raw captures) may be deleted this many days "
                     "after an accepted, verified receipt; unset = keep forever.")
+    usb_mount_roots: list[Path] = Field(
+        default_factory=lambda: [Path("/media"), Path("/run/media"), Path("/mnt")],
+        max_length=8, description="Where plugged USB drives are mounted; the web UI's USB "
+                                  "export offers the writable drives mounted under these.")
 
     @field_validator("time_windows")
     @classmethod
@@ -287,6 +291,9 @@ class HubConfig(_Section):
         15.0, gt=0, le=1_440, description="How often the server deletes expired uploads.")
     session_hours: float = Field(
         12.0, gt=0, le=720, description="How long a staff login to the dashboard lasts.")
+    secure_cookies: bool = Field(
+        False, description="Send the dashboard's session cookie only over HTTPS: set it when "
+                            "the hub is served through HTTPS (its TLS proxy).")
 
     @field_validator("bind")
     @classmethod
@@ -308,7 +315,18 @@ class WebConfig(_Section):
     session_hours: float = Field(
         12.0, gt=0, le=720, description="How long a login lasts without being renewed.")
     secure_cookies: bool = Field(
-        False, description="Send the session cookie only over HTTPS (set when the box serves HTTPS).")
+        False, description="Send the session cookie only over HTTPS (always on when `tls` is).")
+    tls: bool = Field(
+        False, description="Serve HTTPS instead of plain HTTP (the office LAN default is HTTP).")
+    tls_cert: Path | None = Field(
+        None, description="PEM certificate for HTTPS; default: the box's own, made at first use "
+                          "in <data_dir>/secrets.")
+    tls_key: Path | None = Field(
+        None, description="PEM private key of `tls_cert` (both or neither).")
+    tls_names: list[str] = Field(
+        default_factory=list, max_length=20,
+        description="Extra host names or IP addresses the box's own certificate is made for "
+                    "(its host name, localhost and 127.0.0.1 always are).")
     login_attempts: int = Field(
         5, ge=1, le=100,
         description="Failed logins for one user name from one address before a lockout.")
@@ -322,6 +340,12 @@ class WebConfig(_Section):
         if not host or not port.isdigit() or not 0 <= int(port) < 65_536:
             raise ValueError("expected HOST:PORT, e.g. 0.0.0.0:8080")
         return value
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> WebConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        return self
 
 
 class Settings(BaseModel):

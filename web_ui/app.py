@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -14,8 +14,7 @@ from device.box import Box
 from device.config import Config
 from device.errors import ConfigError, SohoaError
 from device.provision import read_secret
-from web_ui import auth, capture, dossiers, search
-from web_ui.i18n import DEFAULT_LANGUAGE
+from web_ui import admin, auth, capture, documents, dossiers, language, pages, review, search, sync
 from web_ui.web import close_box, json_error, t, wants_json
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ def create_app(box_config: Config, *, testing: bool = False) -> Flask:
         SESSION_COOKIE_NAME="sohoa_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_SECURE=settings.secure_cookies or settings.tls,
         REMEMBER_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_hours),
         # The CSRF token lives as long as the login, not Flask-WTF's default hour.
@@ -49,10 +48,11 @@ def create_app(box_config: Config, *, testing: bool = False) -> Flask:
     app.extensions["sohoa_config"] = box_config
     CSRFProtect(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, dossiers.bp, capture.bp, search.bp):
+    language.init_app(app)
+    for blueprint in (auth.bp, language.bp, dossiers.bp, capture.bp, search.bp, sync.bp, admin.bp,
+                      documents.bp, review.bp, pages.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_box)
-    app.before_request(_choose_language)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"t": t, "box_name": box_config.settings.box.name})
     _error_handlers(app)
@@ -71,10 +71,6 @@ def _secret_key(box_config: Config) -> str:
                           f"run `sohoa --data {box_config.paths.data_dir} init` first",
                           message_vi="Chưa có khóa bí mật của giao diện web: hãy chạy `sohoa init`.")
     return key
-
-
-def _choose_language() -> None:
-    g.language = DEFAULT_LANGUAGE  # English is selectable once Flask-Babel comes (issue 6)
 
 
 def _security_headers(response: Response) -> Response:

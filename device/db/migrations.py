@@ -191,6 +191,46 @@ ALTER TABLE packages ADD COLUMN network_allowed INTEGER NOT NULL DEFAULT 0
 ALTER TABLE uploads ADD COLUMN network_allowed INTEGER NOT NULL DEFAULT 0
     CHECK (network_allowed IN (0, 1));
 """),
+    # Page grid edits: a turn the operator asked for (clockwise, applied after the automatic
+    # orientation), corners set by hand (with the capture they belong to, so a retake drops
+    # them), and deleted pages kept with their raw capture so nothing is lost.
+    ("0008_page_editing", """
+ALTER TABLE pages ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0
+    CHECK (rotation IN (0, 90, 180, 270));
+ALTER TABLE pages ADD COLUMN manual_quad TEXT CHECK (manual_quad IS NULL OR json_valid(manual_quad));
+CREATE TABLE deleted_pages (
+    id INTEGER PRIMARY KEY,
+    page_id INTEGER NOT NULL,
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    dossier_id INTEGER NOT NULL REFERENCES dossiers(id),
+    page TEXT NOT NULL CHECK (json_valid(page)),
+    deleted_by TEXT NOT NULL,
+    deleted_at TEXT NOT NULL
+);
+CREATE INDEX deleted_pages_dossier ON deleted_pages (dossier_id);
+"""),
+    # A person's correction of a page's OCR text, kept beside the OCR text (never over it),
+    # with the OCR result it was made on: a page processed again gets new text and the old
+    # correction no longer applies. Each correction is also in the audit trail.
+    ("0009_page_text_corrections", """
+CREATE TABLE page_text_corrections (
+    page_id INTEGER PRIMARY KEY REFERENCES pages(id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    ocr_words_sha256 TEXT,
+    corrected_by TEXT NOT NULL,
+    corrected_at TEXT NOT NULL
+);
+"""),
+    # Settings changed from the web UI (the agent's bandwidth cap and time windows) override
+    # sohoa.toml; a value is JSON, and every change is also in the audit trail.
+    ("0010_settings", """
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL CHECK (json_valid(value)),
+    updated_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""),
 )
 
 

@@ -22,6 +22,13 @@ def tree_of(*folders: Path) -> list[tuple[str, int]]:
     return sorted((str(p), p.stat().st_size) for folder in folders for p in folder.rglob("*"))
 
 
+@pytest.fixture(autouse=True)
+def empty_working_folder(tmp_path_factory, monkeypatch) -> None:
+    """Each check runs in a folder of its own, so "nothing written there" is about the
+    validator alone (not the repository other processes may be writing to)."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def package(approved_box) -> Path:
     return build_package(approved_box, CODE, actor="minh").path
