@@ -19,13 +19,12 @@ from device.db.records import dossier_by_code
 from device.db.users import ROLES, all_users
 from device.errors import InputError, NotFoundError, StateError
 from device.machine import cpu_temperature, disk_space, versions
-from web_ui.sync import human_size, local_time
+from web_ui.sync import human_size
 from web_ui.web import REVIEW_ROLES, actor, box, config, role_required, t
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__)
-bp.add_app_template_filter(local_time, "local_time")
 bp.add_app_template_filter(human_size, "human_size")
 
 ADMIN_ROLES = frozenset({"admin"})

@@ -36,7 +36,12 @@ def _set_language() -> None:
     g.language = str(get_locale() or DEFAULT_LANGUAGE)
 
 
-def local_time(value: str | dt.datetime | None, style: str = "short") -> str:
+# Day first with a four-digit year, as Vietnamese offices write it (CLDR's short Vietnamese
+# form has a two-digit year); English spells the month so the order cannot be misread.
+TIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm", "en": "d MMM yyyy, HH:mm"}
+
+
+def local_time(value: str | dt.datetime | None) -> str:
     """An ISO timestamp (UTC when it names no zone) in Vietnam's time, in the session's
     language's format; "" for nothing, the text itself when it is not a timestamp."""
     if not value:
@@ -48,7 +53,7 @@ def local_time(value: str | dt.datetime | None, style: str = "short") -> str:
             return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return format_datetime(value, style)
+    return format_datetime(value, TIME_PATTERNS.get(g.get("language"), TIME_PATTERNS["vi"]))
 
 
 @bp.post("/language")

@@ -3,7 +3,6 @@ and last contact, USB export, and the agent's bandwidth cap and time windows."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -31,17 +30,6 @@ STATE_TEXTS = {"queued": "sync.state.queued", "uploading": "sync.state.uploading
 MOUNT_TABLE_KEY = "SOHOA_MOUNT_TABLE"
 
 
-def local_time(stamp: str | None) -> str:
-    """A stored UTC timestamp as the box's local day and time, "dd/mm/yyyy HH:MM"."""
-    if not stamp:
-        return ""
-    try:
-        moment = dt.datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp
-    return moment.astimezone().strftime("%d/%m/%Y %H:%M")
-
-
 def human_size(size: int | None) -> str:
     """Bytes in the largest unit that keeps a number ≥ 1 (decimal comma, Vietnamese style)."""
     value = float(size or 0)
@@ -53,7 +41,6 @@ def human_size(size: int | None) -> str:
     return f"{value:.1f} TB"
 
 
-bp.add_app_template_filter(local_time, "local_time")
 bp.add_app_template_filter(human_size, "human_size")
 
 

@@ -44,6 +44,12 @@ def test_times_are_shown_in_vietnams_time_in_the_sessions_language(app):
     moment = "2026-11-26T01:30:00+00:00"
     with app.test_request_context("/"):
         app.preprocess_request()
-        assert "08:30" in local_time(moment)  # UTC+7
-        assert "08:30" in local_time(dt.datetime(2026, 11, 26, 1, 30))  # naive = UTC
+        assert local_time(moment) == "26/11/2026 08:30"  # UTC+7
+        assert local_time(dt.datetime(2026, 11, 26, 1, 30)) == "26/11/2026 08:30"  # naive = UTC
         assert local_time("") == "" and local_time("not a time") == "not a time"
+    from flask import g
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"), force_locale("en"):
+        g.language = "en"
+        assert local_time(moment) == "26 Nov 2026, 08:30"
