@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from device.box import Box
-from device.db import outbox
+from device.db import outbox, packages, records
 from device.errors import StorageError
 from device.files import atomic_output, sha256_file
+from device.retention import delete_raw_captures
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +79,36 @@ def retention_due(upload: dict[str, Any], retention_days: float | None,
 
 
 def apply_retention(box: Box, at: dt.datetime | None = None) -> list[str]:
-    """Delete the local package files whose retention is due; returns their SHA-256s.
-
-    Raw captures are not deleted here yet (see docs/sync.md): the rule would be the same."""
+    """Delete the local package files whose retention is due, and the raw captures of the
+    dossiers those packages hold when the package is of the dossier's current, accepted
+    version (device.retention); returns the packages' SHA-256s."""
     days = box.config.settings.agent.retention_days
-    removed = []
+    removed, archived = [], set()
     for upload in outbox.all_uploads(box.db):
-        if upload["local_deleted_at"] or not retention_due(upload, days, at):
+        if not retention_due(upload, days, at):
+            continue
+        dossier_id = _archived_dossier(box, upload["sha256"])
+        if dossier_id is not None:
+            archived.add(dossier_id)
+        if upload["local_deleted_at"]:
             continue
         Path(upload["local_path"]).unlink(missing_ok=True)
         outbox.mark_local_deleted(box.db, upload["id"])
         log.info("package %s: local file deleted by retention (%s days after its receipt)",
                  upload["package_id"], days)
         removed.append(upload["sha256"])
+    delete_raw_captures(box, archived, actor="agent")
     return removed
+
+
+def _archived_dossier(box: Box, sha256: str) -> int | None:
+    """The dossier an accepted package holds, when it holds the dossier as it is now (not
+    reopened since: a new version may still need its originals)."""
+    package = packages.package_by_sha256(box.db, sha256)
+    if package is None:
+        return None
+    dossier = records.dossier_by_id(box.db, package["dossier_id"])
+    if dossier is None or dossier["state"] != "accepted" or \
+            dossier["version"] != package["dossier_version"]:
+        return None
+    return int(dossier["id"])

@@ -141,6 +141,13 @@ class BlobStore:
             raise IntegrityError(f"blob {sha256} is corrupt: its bytes do not match its hash")
         return data
 
+    def delete(self, sha256: str) -> None:
+        """Remove a blob durably (its folder synced); nothing if it is already gone. Only for
+        a blob no row refers to any more: the caller drops the references first."""
+        path = self.path(sha256)
+        self.ops.unlink(path)
+        self.ops.fsync_dir(path.parent)
+
     def verify(self, sha256: str) -> bool:
         """Whether the stored file exists and hashes to its name (streamed, any size)."""
         try:

@@ -27,6 +27,7 @@ from device.imaging.page import detect_page
 from device.intake import PROCESS_PAGE
 from device.records import lifecycle
 from device.records.identifiers import doc_id
+from device.retention import raw_capture_deleted
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,18 @@ def merge_document(box: Box, file_code: str, seq: int, *, actor: str) -> int:
 
 
 def _reprocess(box: Box, page_id: int) -> None:
+    """Queue the page to be made again from its raw capture, which must still be there."""
+    _require_raw_capture(box, page_id)
     enqueue(box.db, PROCESS_PAGE, f"page:{page_id}", box.config.settings.jobs.max_attempts)
+
+
+def _require_raw_capture(box: Box, page_id: int) -> None:
+    page = db_pages.page_by_id(box.db, page_id)
+    if raw_capture_deleted(box, page["capture_id"]):
+        raise StateError(f"page {page_id}: its raw capture was deleted by retention after the "
+                         "archive accepted the dossier; retake the page to change it",
+                         message_vi="Ảnh gốc của trang đã được xóa sau khi lưu trữ tiếp nhận hồ "
+                                    "sơ; hãy chụp lại trang này để sửa.")
 
 
 def rotate_page(box: Box, page_id: int, degrees: int, *, file_code: str | None = None,
@@ -228,6 +240,7 @@ def set_corners(box: Box, page_id: int, quad: Any, *, file_code: str | None = No
     processed again with them; returns the stored corners."""
     with transaction(box.db):
         place = _editable_place(box, page_id, file_code)
+        _require_raw_capture(box, page_id)
         page = db_pages.page_by_id(box.db, page_id)
         corners = check_quad(quad, *source_size(box, page))
         db_pages.set_page_edit(box.db, page_id, manual_quad={

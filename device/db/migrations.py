@@ -231,6 +231,11 @@ CREATE TABLE settings (
     updated_at TEXT NOT NULL
 );
 """),
+    # Retention: a raw capture's file may be deleted once the archive accepted its dossier;
+    # the row stays (with when), so history and fsck know it is gone on purpose.
+    ("0011_raw_capture_retention", """
+ALTER TABLE captures ADD COLUMN raw_deleted_at TEXT;
+"""),
 )
 
 

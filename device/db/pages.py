@@ -89,7 +89,8 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 def referenced_blobs(db: Database) -> dict[str, list[str]]:
     """Every blob hash the database refers to, with the rows that refer to it."""
     refs: dict[str, list[str]] = {}
-    for capture_id, sha in db.conn.execute("SELECT id, raw_sha256 FROM captures"):
+    for capture_id, sha in db.conn.execute(  # a raw capture deleted by retention is gone on purpose
+            "SELECT id, raw_sha256 FROM captures WHERE raw_deleted_at IS NULL"):
         refs.setdefault(sha, []).append(f"capture {capture_id} raw")
     for column in BLOB_COLUMNS:
         for page_id, sha in db.conn.execute(
