@@ -36,3 +36,10 @@ class SyncUnavailable(SohoaError):
 
 class UploadGone(SyncUnavailable):
     """The tus upload URL answers 404/410: it expired; a new upload must be created."""
+
+
+class WindowClosed(SohoaError):
+    """The allowed time window ended during an upload: it stops after the chunk in flight and
+    resumes from there in the next window (not a failure: no back-off, no attempt counted)."""
+
+    exit_code = 75

@@ -19,7 +19,8 @@ import httpx
 from agent import custody, health
 from agent.backoff import Backoff
 from agent.enrollment import Enrollment, load_enrollment
-from agent.errors import NotEnrolledError, ReceiptRefused, SyncUnavailable, UploadGone
+from agent.errors import (NotEnrolledError, ReceiptRefused, SyncUnavailable, UploadGone,
+                          WindowClosed)
 from agent.hub_api import HubClient
 from agent.throttle import TokenBucket, in_windows
 from device.agent_settings import effective_agent
@@ -63,6 +64,7 @@ class SyncContext:
     clock: Callable[[], float] = time.time
     bucket: TokenBucket | None = None
     stats: list[Any] = field(default_factory=list)  # each pass's TransferStats (bench)
+    wall_clock: Callable[[], dt.datetime] = dt.datetime.now  # local time, for the time windows
 
 
 def sync_pass(box: Box, context: SyncContext | None = None) -> PassResult:
@@ -98,10 +100,15 @@ def sync_pass(box: Box, context: SyncContext | None = None) -> PassResult:
                 log.info("package %s held: %s", upload["package_id"], SECRET_REASON)
                 result.held.append(upload["sha256"])
                 continue
-            if not in_windows(settings.time_windows, dt.datetime.now()):
+            if not in_windows(settings.time_windows, context.wall_clock()):
                 result.outside_window = True
                 break
-            _send_guarded(box, hub, tus, enrollment, upload, result, backoff, context)
+            try:
+                _send_guarded(box, hub, tus, enrollment, upload, result, backoff, context)
+            except WindowClosed as exc:
+                log.info("%s", exc)
+                result.outside_window = True
+                break
     custody.apply_retention(box)
     return result
 
@@ -110,9 +117,13 @@ def _send_guarded(box: Box, hub: HubClient, tus, enrollment: Enrollment, upload:
                   result: PassResult, backoff: Backoff, context: SyncContext) -> None:
     """Send one package; a failure is recorded on its row (and backed off), never raised,
     except NotEnrolledError, which stops the pass."""
+    def window_open() -> bool:
+        return in_windows(effective_agent(box).time_windows, context.wall_clock())
+
     try:
-        verdict = send_package(box, hub, tus, enrollment, upload, sleep=context.sleep)
-    except NotEnrolledError:
+        verdict = send_package(box, hub, tus, enrollment, upload, sleep=context.sleep,
+                               window_open=window_open)
+    except (NotEnrolledError, WindowClosed):
         raise
     except SohoaError as exc:  # transient, integrity or storage: kept on the row, retried later
         attempts = upload["attempts"] + 1
@@ -125,8 +136,10 @@ def _send_guarded(box: Box, hub: HubClient, tus, enrollment: Enrollment, upload:
 
 
 def send_package(box: Box, hub: HubClient, tus, enrollment: Enrollment, upload: dict[str, Any],
-                 *, sleep: Callable[[float], None] = time.sleep) -> str:
-    """Get one package to the hub and its verified receipt; returns the verdict."""
+                 *, sleep: Callable[[float], None] = time.sleep,
+                 window_open: Callable[[], bool] = lambda: True) -> str:
+    """Get one package to the hub and its verified receipt; returns the verdict. When
+    `window_open()` turns false between chunks, raises WindowClosed (the offset is kept)."""
     document = hub.lookup(upload["sha256"])
     if document is not None:
         log.info("package %s: the hub already holds it; taking its receipt", upload["package_id"])
@@ -134,9 +147,14 @@ def send_package(box: Box, hub: HubClient, tus, enrollment: Enrollment, upload: 
     url, offset = _upload_url(box, tus, upload)
     advance_dossier(box, upload, "send")
     if offset < upload["size"]:
+        def committed(offset: int) -> None:
+            outbox.record_offset(box.db, upload["id"], offset)
+            if offset < upload["size"] and not window_open():
+                raise WindowClosed(f"package {upload['package_id']}: the time window closed at "
+                                   f"byte {offset} of {upload['size']}; it goes on from there")
+
         tus.upload(url, Path(upload["local_path"]), upload["size"], offset=offset,
-                   on_progress=lambda committed: outbox.record_offset(box.db, upload["id"],
-                                                                      committed))
+                   on_progress=committed)
     outbox.mark_uploaded(box.db, upload["id"], upload["size"])
     if hub.lookup(upload["sha256"]) is None:
         # Every byte is at the hub but no receipt: the final PATCH's answer was a 5xx or lost

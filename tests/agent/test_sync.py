@@ -104,6 +104,30 @@ def test_outside_the_time_windows_only_the_report_is_sent(box, hub, make_package
     assert result.outside_window and result.reported and hub.tus.requests == []
 
 
+def test_an_upload_stops_between_chunks_when_its_window_closes_and_goes_on_in_the_next(
+        box, hub, make_package):
+    import datetime as dt
+
+    set_agent(box, time_windows=["08:00-17:00"], chunk_bytes=256 * 1024)
+    upload = make_package(1024 * 1024)
+    # Inside at the start of the pass and after the first chunk; 17:00 after the second.
+    times = iter([dt.datetime(2026, 11, 26, 16, 59), dt.datetime(2026, 11, 26, 16, 59, 30)])
+    context = SyncContext(transport=hub.transport(), sleep=lambda s: None,
+                          wall_clock=lambda: next(times, dt.datetime(2026, 11, 26, 17, 0)))
+    result = sync_pass(box, context)
+    row = outbox.upload_by_sha256(box.db, upload["sha256"])
+    assert result.outside_window and result.failed == {} and result.accepted == []
+    assert row["upload_offset"] == 2 * 256 * 1024 and row["attempts"] == 0
+    assert row["last_error"] is None  # a closed window is not a failure
+
+    next_morning = SyncContext(transport=hub.transport(), sleep=lambda s: None,
+                               wall_clock=lambda: dt.datetime(2026, 11, 27, 8, 30))
+    assert sync_pass(box, next_morning).accepted == [upload["sha256"]]
+    assert hub.stored[upload["sha256"]] == Path(upload["local_path"]).read_bytes()
+    patches = [r for r in hub.tus.requests if r.method == "PATCH"]
+    assert len(patches) == 4  # nothing sent twice
+
+
 def test_a_pass_without_enrollment_says_so(box, make_package):
     make_package()
     with pytest.raises(NotEnrolledError):
