@@ -170,7 +170,7 @@ def arm_retake() -> Any:
                           t("capture.retake_bad_id"))
     with _client() as client:
         try:
-            armed = client.arm_retake(page)
+            armed = client.arm_retake(page, actor=actor())
         except (ServiceUnavailableError, ServiceError) as exc:
             return _service_error(exc)
     return jsonify({"retake": _retake_view(armed)})

@@ -107,10 +107,14 @@ class CaptureClient:
         # Each shot takes about a second on a Pi; the service answers only after the last one.
         return self._request("POST", "/shoot", body, timeout=30.0 + 10.0 * count)
 
-    def arm_retake(self, page_id: int | None) -> int | None:
+    def arm_retake(self, page_id: int | None, *, actor: str | None = None) -> int | None:
         """Make the next single shot, whoever fires it (pedal, auto-capture, screen), replace
-        page `page_id` of the target's dossier; None disarms. Returns the armed page."""
-        return self._request("PUT", "/retake", {"page": page_id})["retake"]
+        page `page_id` of the target's dossier; None disarms. Returns the armed page. `actor`
+        is who the audit trail names as arming (or cancelling) it."""
+        body: dict[str, Any] = {"page": page_id}
+        if actor:
+            body["actor"] = actor
+        return self._request("PUT", "/retake", body)["retake"]
 
     def auto(self) -> dict[str, Any]:
         """Auto-capture's state: {"available", "enabled", "reason"}."""

@@ -3,7 +3,8 @@
 The page keeps its id, position, side and document; the new capture becomes its source, the
 old capture stays stored (raw captures are never deleted), the page's processed results (QC
 flags, OCR text, its search entry) are cleared and it is queued for processing again, all in
-the transaction that records the capture and a `page.retake` event naming the actor.
+the transaction that records the capture and a `page.retake` event naming the actor (what
+fired the shot) and, for a retake armed beforehand, who armed it (`armed_by`).
 
 A retake is always one page a shot, whatever the target's layout: for an open register, the
 operator frames the one page being replaced.
@@ -57,9 +58,11 @@ def check_retake(box: Box, file_code: str, page_id: object) -> dict[str, Any]:
 
 
 def retake(box: Box, camera: Camera, file_code: str, page_id: int, *, actor: str,
-           hand_detector: HandDetector | None, params: QcParams | None = None) -> ShotResult:
+           hand_detector: HandDetector | None, params: QcParams | None = None,
+           armed_by: str | None = None) -> ShotResult:
     """Shoot page `page_id` of dossier `file_code` again (checked first: nothing is shot when
-    it may not be retaken); returns the shot once it is durable and committed."""
+    it may not be retaken); returns the shot once it is durable and committed. `actor` fired
+    the shot; `armed_by`, who armed the retake when the shot was not theirs to aim."""
     # OpenCV and the QC models load only when shooting (the web UI imports `check_retake`).
     from device.capture.shoot import (_ESTIMATED_BYTES_PER_PIXEL, ShotResult, check_capture,
                                       encode_jpeg, verdict_json)
@@ -86,9 +89,11 @@ def retake(box: Box, camera: Camera, file_code: str, page_id: int, *, actor: str
         index_page_text(box.db, page_id, None)
         enqueue(box.db, PROCESS_PAGE, f"page:{page_id}", box.config.settings.jobs.max_attempts)
         document_text = doc_id(file_code, place["document_seq"])
-        record_event(box.db, actor, "page.retake", "page", page_id,
-                     {"docId": document_text, "position": place["position"], "capture": capture_id,
-                      "replaced_capture": replaced, "sha256": sha256, "qc": verdict.reasons})
+        details = {"docId": document_text, "position": place["position"], "capture": capture_id,
+                   "replaced_capture": replaced, "sha256": sha256, "qc": verdict.reasons}
+        if armed_by is not None:
+            details |= {"armed_by": armed_by, "fired_by": actor}
+        record_event(box.db, actor, "page.retake", "page", page_id, details)
     total_ms = round((time.perf_counter() - started) * 1000.0, 2)
     log.info("page %d (%s, position %d) retaken: capture %d replaces %s, qc %s, %.0f ms", page_id,
              document_text, place["position"], capture_id, replaced,

@@ -3,9 +3,9 @@
 The socket is the whole authentication: its folder is 0750 and the socket 0660, so only the
 `sohoa` user and group (the web UI, the CLI run as sohoa) can connect. Endpoints:
 `GET /status`, `GET /target`, `PUT /target` {dossier, document: seq|null, layout?: page|spread},
-`POST /shoot` {count?, actor?, expect?, retake?: page id}, `PUT /retake` {page: id|null} (the
-next single shot, whoever fires it, replaces that page), `GET /auto`, `PUT /auto` {enabled,
-actor?}, `GET /preview.mjpg`, `GET /preview.jpg`.
+`POST /shoot` {count?, actor?, expect?, retake?: page id}, `PUT /retake` {page: id|null,
+actor?} (the next single shot, whoever fires it, replaces that page; audited with the actor),
+`GET /auto`, `PUT /auto` {enabled, actor?}, `GET /preview.mjpg`, `GET /preview.jpg`.
 """
 
 from __future__ import annotations
@@ -187,11 +187,12 @@ class CaptureHandler(BaseHTTPRequestHandler):
 
     def _put_retake(self, _stored: list) -> None:
         body = self._body(required=True)
-        _only_keys(body, {"page"})
+        _only_keys(body, {"page", "actor"})
         if "page" not in body:
             raise InputError("the body must say {\"page\": id|null}",
                              message_vi="Thiếu số trang cần chụp lại.")
-        self._json(HTTPStatus.OK, {"retake": self.server.service.arm_retake(body["page"])})
+        armed = self.server.service.arm_retake(body["page"], actor=_actor(body))
+        self._json(HTTPStatus.OK, {"retake": armed})
 
     def _get_auto(self, _stored: list) -> None:
         self._json(HTTPStatus.OK, {"auto": self.server.service.auto()})

@@ -100,6 +100,7 @@ class CaptureService:
         self._stop = threading.Event()
         self._shots = 0
         self._armed: int | None = None  # a page the next single shot replaces (arm_retake)
+        self._armed_by = ""  # ...and who armed it, for the retake's event
         self._target_file = box.config.paths.data_dir / TARGET_FILE
         self._target = self._load_target()
 
@@ -222,7 +223,8 @@ class CaptureService:
             target = replace(self._resolve(dossier.strip(), document), layout=str(layout))
             self._save_target(target)
             self._target = target
-            self._armed = None  # a retake armed for the old target does not follow it
+            if self._armed is not None:  # a retake armed for the old target does not follow it
+                self._disarm("capture", "target_changed")
         log.info("target set to %s", target.as_dict())
         return target
 
@@ -264,8 +266,9 @@ class CaptureService:
             camera = _ServiceCamera(self, self.supervisor.current())
             if retake is None and count == 1:
                 retake = self._armed
+            armed_by = self._armed_by if retake is not None and retake == self._armed else None
             if retake is not None:
-                return [self._retake(camera, target, retake, count, actor, on_stored)]
+                return [self._retake(camera, target, retake, count, actor, armed_by, on_stored)]
             shots = iter_shots(self.box, camera, target.dossier, count=count, actor=actor,
                                document=target.document, hand_detector=self.hand_detector,
                                layout=target.layout)
@@ -279,38 +282,65 @@ class CaptureService:
         return results
 
     def _retake(self, camera: _ServiceCamera, target: Target, page_id: object, count: object,
-                actor: str, on_stored: Callable[[ShotResult], object] | None) -> ShotResult:
+                actor: str, armed_by: str | None,
+                on_stored: Callable[[ShotResult], object] | None) -> ShotResult:
         if count != 1:
             raise InputError(f"a retake is one shot, not {count}",
                              message_vi="Mỗi lần chụp lại chỉ chụp một trang.")
         try:
             result = retake_page(self.box, camera, target.dossier, page_id,  # type: ignore[arg-type]
-                                 actor=actor, hand_detector=self.hand_detector)
+                                 actor=actor, hand_detector=self.hand_detector, armed_by=armed_by)
         except (NotFoundError, StateError):
             if page_id == self._armed:  # the armed page went (deleted, dossier closed): disarm
-                self._armed = None
+                self._disarm(actor, "page_unavailable")
             raise
-        if page_id == self._armed:
-            self._armed = None
+        if page_id == self._armed:  # taken: its `page.retake` event names who armed it
+            self._armed, self._armed_by = None, ""
         self._shots += 1
         self._tell_other_triggers(actor)
         if on_stored is not None:
             on_stored(result)
         return result
 
-    def arm_retake(self, page_id: object) -> int | None:
+    def arm_retake(self, page_id: object, *, actor: str) -> int | None:
         """Make the next single shot, from any source (the screen, the pedal, auto-capture),
         replace page `page_id` of the target's dossier (checked now); None disarms. Changing
-        the target disarms too."""
+        the target disarms too. Audited: `page.retake_armed` by `actor` (the retake's own
+        `page.retake` event then names them as `armed_by`), `page.retake_cancelled` when an
+        armed page is disarmed or replaced by another."""
         with self._working(TARGET_WAIT_S):
-            if page_id is not None:
-                if self._target is None:
-                    raise StateError("no target: choose a dossier first (sohoa capture target)",
-                                     message_vi="Chưa chọn hồ sơ để chụp vào.")
-                check_retake(self.box, self._target.dossier, page_id)
-            self._armed = page_id  # type: ignore[assignment]
-        log.info("retake %s", f"armed for page {page_id}" if page_id is not None else "disarmed")
+            if page_id is None:
+                if self._armed is not None:
+                    self._disarm(actor, "cancelled")
+                log.info("retake disarmed by %s", actor)
+                return None
+            if self._target is None:
+                raise StateError("no target: choose a dossier first (sohoa capture target)",
+                                 message_vi="Chưa chọn hồ sơ để chụp vào.")
+            place = check_retake(self.box, self._target.dossier, page_id)
+            with transaction(self.box.db):
+                if self._armed is not None and self._armed != page_id:
+                    self._record_disarm(actor, "replaced")
+                record_event(self.box.db, actor, "page.retake_armed", "page", page_id,
+                             {"docId": doc_id(place["file_code"], place["document_seq"]),
+                              "position": place["position"]})
+            self._armed, self._armed_by = page_id, actor  # type: ignore[assignment]
+        log.info("retake armed for page %s by %s", page_id, actor)
         return self._armed
+
+    def _disarm(self, actor: str, reason: str) -> None:
+        """Forget the armed retake, audited (the caller holds the work lock)."""
+        with transaction(self.box.db):
+            self._record_disarm(actor, reason)
+        self._armed, self._armed_by = None, ""
+
+    def _record_disarm(self, actor: str, reason: str) -> None:
+        """The `page.retake_cancelled` event of the armed page (inside a transaction): `reason`
+        is cancelled, replaced (another page armed), target_changed or page_unavailable."""
+        record_event(self.box.db, actor, "page.retake_cancelled", "page", self._armed,  # type: ignore[arg-type]
+                     {"armed_by": self._armed_by, "reason": reason})
+        log.info("retake of page %s (armed by %s) cancelled by %s: %s", self._armed,
+                 self._armed_by, actor, reason)
 
     def _tell_other_triggers(self, actor: str) -> None:
         """Auto-capture must not shoot again a page the pedal, the button or the UI just shot."""

@@ -169,6 +169,52 @@ def test_an_armed_retake_is_taken_by_the_next_shot_whoever_fires_it(service, box
     assert client.shoot(1)["pages"][0]["position"] == 3  # disarmed: the next shot adds a page
 
 
+def test_arming_and_cancelling_are_audited_and_the_retake_names_who_armed_and_what_fired(
+        service, box, dossier_code):
+    running, client = service
+    client.set_target(dossier_code)
+    first, second = (client.shoot(1)["pages"][0]["page"] for _ in range(2))
+
+    client.arm_retake(first, actor="web:vanthu")
+    client.arm_retake(second, actor="web:kiemduyet")  # another screen arms another page
+    client.arm_retake(None, actor="cli:root")
+    client.arm_retake(first, actor="web:vanthu")
+    running.fire("pedal")  # the pedal, pressed later, takes the armed shot
+    client.arm_retake(second, actor="web:vanthu")
+    client.set_target(dossier_code)  # "new document" drops it, by the service itself
+
+    trail = [(e["actor"], e["action"], e["object_id"], e["details"]) for e in events_for(box.db)
+             if e["action"].startswith("page.retake")]
+    doc = f"{dossier_code}.1"
+    assert [row[:3] for row in trail] == [
+        ("web:vanthu", "page.retake_armed", str(first)),
+        ("web:kiemduyet", "page.retake_cancelled", str(first)),
+        ("web:kiemduyet", "page.retake_armed", str(second)),
+        ("cli:root", "page.retake_cancelled", str(second)),
+        ("web:vanthu", "page.retake_armed", str(first)),
+        ("trigger:pedal", "page.retake", str(first)),
+        ("web:vanthu", "page.retake_armed", str(second)),
+        ("capture", "page.retake_cancelled", str(second)),
+    ]
+    assert trail[0][3] == {"docId": doc, "position": 1}
+    assert trail[1][3] == {"armed_by": "web:vanthu", "reason": "replaced"}
+    assert trail[3][3] == {"armed_by": "web:kiemduyet", "reason": "cancelled"}
+    assert trail[5][3]["armed_by"] == "web:vanthu" and trail[5][3]["fired_by"] == "trigger:pedal"
+    assert trail[7][3] == {"armed_by": "web:vanthu", "reason": "target_changed"}
+
+
+def test_disarming_when_nothing_is_armed_records_nothing_and_a_direct_retake_names_no_armer(
+        service, box, dossier_code):
+    _, client = service
+    client.set_target(dossier_code)
+    page = client.shoot(1)["pages"][0]["page"]
+    assert client.arm_retake(None, actor="web:vanthu") is None
+    client.shoot(1, actor="web:vanthu", retake=page)  # aimed by its own caller: no one armed it
+    [event] = [e for e in events_for(box.db) if e["action"].startswith("page.retake")]
+    assert event["action"] == "page.retake" and event["actor"] == "web:vanthu"
+    assert "armed_by" not in event["details"]
+
+
 def test_arming_is_checked_and_a_new_target_disarms(service, box, dossier_code):
     _, client = service
     with pytest.raises(ServiceError) as no_target:
