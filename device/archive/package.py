@@ -58,13 +58,19 @@ class PackageInfo:
     built: bool  # False when an existing frozen package was returned
 
 
-def build_package(box: Box, file_code: str, *, kind: str = "aip", actor: str) -> PackageInfo:
+def build_package(box: Box, file_code: str, *, kind: str = "aip", actor: str,
+                  version: int | None = None) -> PackageInfo:
     """The package of the dossier's current version: the frozen one if it exists, else built,
-    validated, stored and recorded, moving the dossier approved/signed → packaged."""
+    validated, stored and recorded, moving the dossier approved/signed → packaged.
+    With `version`, refuses (StateError) when the dossier is no longer at that version."""
     if kind not in KINDS:
         raise InputError(f"unknown package kind {kind!r}; use aip or sip",
                          message_vi="Loại gói phải là aip hoặc sip")
     dossier = load(box, file_code)
+    if version is not None and dossier["version"] != version:
+        raise StateError(f"dossier {file_code} is at version {dossier['version']}, not {version}",
+                         message_vi=f"Hồ sơ {file_code} đã sang phiên bản khác; không đóng gói "
+                                    f"phiên bản {version}")
     existing = package_rows.package_for_version(box.db, dossier["id"], dossier["version"], kind)
     if existing is not None:
         return _info(box, dossier, existing, built=False)

@@ -17,7 +17,8 @@ from device.cli.context import CliContext, echo_json, pass_context
 @pass_context
 def package(context: CliContext, file_code: str, kind: str, as_json: bool) -> None:
     """Build the dossier's package (or return the one already built for this version) and
-    print the zip's path. Approved → packaged."""
+    print the zip's path. Approved → packaged. The worker builds the AIP by itself after
+    approval; this is for a SIP, or to build at once."""
     info = build_package(context.box(), file_code, kind=kind, actor=context.actor)
     if not info.network_allowed:
         click.echo(f"sohoa: warning: {file_code} is Mật (mode 03): carry this package by USB only; "

@@ -13,6 +13,20 @@ from device.db.connection import transaction
 from device.db.timeutil import now
 
 
+PACKAGE_DOSSIER = "package_dossier"  # build the package of an approved dossier version
+
+
+def package_subject(dossier_id: int, version: int) -> str:
+    """A packaging job's subject: the dossier (by id: its code may change) and the version."""
+    return f"dossier:{dossier_id}:v{version}"
+
+
+def parse_package_subject(subject: str) -> tuple[int, int]:
+    """(dossier id, version) from a packaging job's subject."""
+    _, dossier_id, version = subject.split(":")
+    return int(dossier_id), int(version.removeprefix("v"))
+
+
 @dataclass(frozen=True)
 class Job:
     """A claimed job: what to do, to what, and which attempt this is."""
@@ -63,6 +77,17 @@ def claim_next_job(db: Database, worker: str, lease_seconds: float, kinds: tuple
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?,"
             " worker = ?, updated_at = ? WHERE id = ?", (at + lease_seconds, worker, now(), row[0]))
     return Job(id=row[0], kind=row[1], subject=row[2], attempts=row[3] + 1, max_attempts=row[4])
+
+
+def extend_lease(db: Database, job: Job, worker: str, lease_seconds: float) -> bool:
+    """Keep a long job (a big dossier's package) ours for `lease_seconds` more; False if it is
+    no longer held by `worker`."""
+    with transaction(db):
+        cursor = db.conn.execute(
+            "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND worker = ?"
+            " AND state = 'running' AND attempts = ?",
+            (time.time() + lease_seconds, now(), job.id, worker, job.attempts))
+    return cursor.rowcount == 1
 
 
 def release_jobs_of_dead_workers(db: Database, host: str, is_alive: Callable[[int], bool]) -> list[str]:

@@ -5,6 +5,7 @@
     tasks.py       one page in a process: pipeline, then master, OCR image and word boxes as blobs
     word_boxes.py  the stored word-box format (the page's `hocr_sha256`)
     loop.py        claims jobs, runs them in the pool, records each page in one transaction
+    packaging.py   packaging jobs of approved dossiers, one at a time in a thread beside the pool
 """
 
 from typing import Any

@@ -1,4 +1,5 @@
-"""The job loop: claims page jobs, runs them in the page pool, records each in one short transaction.
+"""The job loop: claims page jobs, runs them in the page pool, records each in one short transaction;
+packaging jobs run beside them, one at a time (`packaging`).
 
 Claims are made only for an idle process, so every claimed job is running, and a page that
 overruns `worker.page_timeout_seconds` is stopped before its lease (`jobs.lease_seconds`)
@@ -24,12 +25,13 @@ from typing import Any
 from device.box import Box
 from device.db import transaction
 from device.db.events import record_event
-from device.db.jobs import Job, claim_next_job, fail_job, finish_job, next_retry_at, release_jobs_of_dead_workers
+from device.db.jobs import PACKAGE_DOSSIER, Job, claim_next_job, fail_job, finish_job, next_retry_at, release_jobs_of_dead_workers
 from device.db.pages import finish_page, note_page_error, page_for_processing
 from device.catalog.corrections import searchable_text
 from device.db.search import index_page_text
 from device.errors import ConfigError
 from device.intake import PROCESS_PAGE
+from device.worker.packaging import PackagingRunner
 from device.worker.pool import InlinePool, PageFailure, PagePool, default_processes
 from device.worker.tasks import PageDone, PageTask, process_page
 
@@ -48,6 +50,8 @@ class RunReport:
     failed: int = 0
     retried: int = 0
     peak_rss_mb: float = 0.0  # the largest peak resident memory of one page process
+    packaged: int = 0  # packages built by packaging jobs
+    packaging_failed: int = 0  # packaging jobs failed for good
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class _Loop:
         self.lease = box.config.settings.jobs.lease_seconds
         self.in_flight: dict[int, _Claimed] = {}
         self.report = RunReport()
+        self.packaging = PackagingRunner(box, name)
 
     def fill(self) -> None:
         """Claim a job for every idle process and start it."""
@@ -167,18 +172,27 @@ class _Loop:
             tick()
             if not stop():
                 self.fill()
+            self.packaging.poll(claim=not stop())
+            self._count_packaging()
             if self.in_flight:
                 self.collect(COLLECT_SECONDS)
+                continue
+            if self.packaging.busy:
+                self.packaging.wait(COLLECT_SECONDS)
                 continue
             if stop():
                 return
             if until_empty:
-                retry_at = next_retry_at(self.box.db, (PROCESS_PAGE,))
+                retry_at = next_retry_at(self.box.db, (PROCESS_PAGE, PACKAGE_DOSSIER))
                 if retry_at is None:
                     return
                 time.sleep(min(max(retry_at - time.time(), 0.0), MAX_WAIT_SECONDS))
                 continue
             time.sleep(poll_seconds)
+
+    def _count_packaging(self) -> None:
+        self.report.packaged = self.packaging.built
+        self.report.packaging_failed = self.packaging.failed
 
 
 def check_settings(box: Box) -> None:

@@ -1,7 +1,8 @@
 """A clerk's day in a real browser over `sohoa demo`, at tablet and laptop widths: log in, create a
 dossier (a Vietnamese error first), shoot six pages with the space bar, retake the one QC flags,
-split and reorder them, fix a page's corners, fill the metadata, have a reviewer approve, and
-find a page by a word typed without tone marks. Every step leaves a screenshot."""
+split and reorder them, fix a page's corners, fill the metadata, have a reviewer approve, see the
+package accepted by the hub on the sync page, and find a page by a word typed without tone marks.
+Every step leaves a screenshot."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèé�
 DOCUMENT = {"typeName": "02", "issuedDate": "15/09/2025", "organName": "UBND xã Demo",
             "subject": "Về việc ban hành văn bản mẫu", "codeNumber": "12", "codeNotation": "QĐ-UBND"}
 PAGES = 6
+WAIT_SECONDS = 90  # the demo's worker and agent each pass every 5 s
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -167,8 +169,22 @@ def fill_metadata(steps: Steps, file_code: str) -> None:
         steps.shot(f"metadata-document-{seq}")
 
 
+def wait_until_read(steps: Steps, file_code: str) -> None:
+    """Approval waits for every page to be read; the page whose corners were fixed is read again."""
+    page = steps.page
+    unread = page.locator("li.page span.muted, li.page span.flag")
+    for _ in range(WAIT_SECONDS // 5):
+        steps.goto(f"/dossiers/{file_code}")
+        if not page.locator("li.page span.muted").count():
+            break
+        page.wait_for_timeout(5000)
+    assert not page.locator("li.page span.muted").count(), "pages still unread: " + \
+        "; ".join(unread.all_inner_texts())
+
+
 def reviewer_approves(steps: Steps, file_code: str, login: tuple[str, str]) -> None:
     log_in(steps, *login, name="reviewer-login")
+    wait_until_read(steps, file_code)
     page = steps.page
     steps.goto(f"/dossiers/{file_code}/review")
     expect(page.locator("#review-approve-button")).to_be_visible()
@@ -189,6 +205,25 @@ def sync_page_shows_the_hub(steps: Steps) -> None:
     expect(page.locator("#sync-hub")).to_have_attribute("data-enrolled", "1")
     expect(page.locator("#sync-last-contact")).not_to_have_attribute("data-at", "")
     steps.shot("sync")
+
+
+def sync_page_shows_the_package_accepted(steps: Steps, file_code: str) -> None:
+    """Approval queued the package; the worker builds it, the agent sends it, the hub accepts it."""
+    page = steps.page
+    receipt = page.locator(f"#sync-receipts li.receipt[data-verdict=accepted][data-dossier='{file_code}']")
+    for _ in range(WAIT_SECONDS // 5):
+        steps.goto("/sync")
+        if receipt.count():
+            break
+        page.wait_for_timeout(5000)
+    if not receipt.count():
+        steps.goto(f"/dossiers/{file_code}")  # keep the screen that says how packaging went
+        steps.shot("package-not-accepted")
+        pytest.fail(f"no accepted receipt for {file_code} within {WAIT_SECONDS} s")
+    steps.goto("/sync")
+    expect(receipt).to_be_visible()
+    receipt.scroll_into_view_if_needed()
+    steps.shot("package-accepted")
 
 
 def search_without_tone_marks(steps: Steps, file_code: str) -> None:
@@ -223,6 +258,7 @@ def test_operator_day(browser, demo, width):
         steps.new_session()
         reviewer_approves(steps, file_code, demo.logins["reviewer"])
         sync_page_shows_the_hub(steps)
+        sync_page_shows_the_package_accepted(steps, file_code)
     except Exception:
         steps.shot("failed-here")  # the screen as it was when the step failed
         raise

@@ -224,3 +224,39 @@ def test_a_page_read_by_tesseract_shows_its_words_and_their_doubts(login, box, d
     shown = page.count('<span class="word">') + page.count('<mark class="low-word"')
     assert shown == len(stored["words"])
     assert "Đồng" in page and "QUYẾT" in page
+
+
+def test_approval_in_review_is_packaged_by_the_next_worker_pass(login, box, dossier_code,
+                                                                page_png):
+    from device.ocr.engine import OcrEngine
+    from device.worker import run_once
+
+    submitted(box, dossier_code, page_png)
+    session = login("reviewer")
+    answer = session.post(f"/dossiers/{dossier_code}/review/approve", {"n": "1"})
+    assert answer.status_code == 303
+    page = session.get(answer.headers["Location"]).get_data(as_text=True)
+    assert 'id="dossier-packaging"' in page and 'data-state="pending"' in page
+    assert "Đang đóng gói hồ sơ" in page
+    with OcrEngine() as engine:
+        assert run_once(box, engine).packaged == 1
+    assert dossier_json(box, dossier_code)["state"] == "packaged"
+    page = session.get(f"/dossiers/{dossier_code}").get_data(as_text=True)
+    assert "đã đóng gói" in page and 'id="dossier-packaging"' not in page
+
+
+def test_the_dossier_page_says_why_packaging_failed(login, box, dossier_code, page_png):
+    from device.catalog.dossiers import approve
+    from device.ocr.engine import OcrEngine
+    from device.worker import run_once
+
+    page_id = submitted(box, dossier_code, page_png)
+    with OcrEngine() as engine:
+        assert run_once(box, engine).processed == 1  # the import's own job, read for real
+        approve(box, dossier_code, actor="test")
+        box.blobs.path(page_by_id(box.db, page_id)["master_sha256"]).unlink()  # a lost master
+        assert run_once(box, engine).packaging_failed == 1
+    page = login("operator").get(f"/dossiers/{dossier_code}").get_data(as_text=True)
+    assert 'data-state="failed"' in page
+    assert re.search(r"Đóng gói lỗi: [^<]*master [0-9a-f]{64} is missing", page), page
+    assert dossier_json(box, dossier_code)["state"] == "approved"

@@ -138,6 +138,11 @@ def approve_dossier(box, code):
         "typeName": "02", "issuedDate": "15/09/2001", "organName": "UBND xã Thử",
         "subject": "Về việc thành lập tổ dân phố", "codeNumber": "12",
         "codeNotation": "QĐ-UBND"}, actor="test")
+    from device.ocr.engine import OcrEngine
+    from device.worker import run_once
+
+    with OcrEngine() as engine:  # approval waits for every page to be read
+        run_once(box, engine)
     assert approve(box, code, actor="test") == "approved"
 
 
