@@ -13,21 +13,42 @@
     └── ProcessingError             75  some pages could not be processed (each failure recorded)
 
 Exit codes follow sysexits.h where one fits. The CLI prints `str(error)` on one line and
-exits with `error.exit_code`; the web UI shows `error.message_vi`.
+exits with `error.exit_code`; the web UI shows `error.message_vi`, or in English
+`error.english_for_people()` (None: a generic text, since the message is for the log only).
 """
 
 from __future__ import annotations
+
+import re
+
+# A file path in a message (after a space, quote, bracket, '=' or ':'): such a message is
+# for the log, never for a person on the network.
+_PATH = re.compile(r"(?:^|[\s'\"(=:])(?:~?/|[A-Za-z]:\\)\S")
 
 
 class SohoaError(Exception):
     """Base of every error the box raises on purpose."""
 
     exit_code = 70
+    # Whether the English message is written so that the person who caused the error may read
+    # it (bad input, a missing object, a refused move) rather than for the log only.
+    for_people = False
 
-    def __init__(self, message: str, *, message_vi: str | None = None) -> None:
+    def __init__(self, message: str, *, message_vi: str | None = None,
+                 message_en: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.message_vi = message_vi or message
+        self.message_en = message_en
+
+    def english_for_people(self) -> str | None:
+        """English a person may be shown: `message_en` when given, else the message itself when
+        this kind of error is written for people and names no file path; None otherwise."""
+        if self.message_en:
+            return self.message_en
+        if self.for_people and not _PATH.search(self.message):
+            return self.message
+        return None
 
 
 class ConfigError(SohoaError):
@@ -40,6 +61,7 @@ class InputError(SohoaError):
     """Input from a person or a file is unusable; nothing was changed."""
 
     exit_code = 65
+    for_people = True
 
 
 class FieldProblem:
@@ -76,7 +98,9 @@ class ValidationError(InputError):
         self.problems = problems
         english = "; ".join(f"{p.field} ({p.label_en}): {p.problem_en}" for p in problems)
         vietnamese = "; ".join(f"{p.label_vi}: {p.problem_vi}" for p in problems)
-        super().__init__(f"invalid {subject}: {english}", message_vi=vietnamese)
+        for_people = "; ".join(f"{p.label_en}: {p.problem_en}" for p in problems)
+        super().__init__(f"invalid {subject}: {english}", message_vi=vietnamese,
+                         message_en=for_people)
 
 
 class UnsupportedFileError(InputError):
@@ -87,12 +111,14 @@ class NotFoundError(SohoaError):
     """The named object does not exist."""
 
     exit_code = 66
+    for_people = True
 
 
 class StateError(SohoaError):
     """The action is not allowed in the object's current state."""
 
     exit_code = 69
+    for_people = True
 
 
 class StorageError(SohoaError):

@@ -15,7 +15,7 @@ from device.config import Config
 from device.errors import ConfigError, SohoaError
 from device.provision import read_secret
 from web_ui import admin, auth, capture, documents, dossiers, language, pages, review, search, sync
-from web_ui.web import close_box, json_error, t, wants_json
+from web_ui.web import close_box, json_error, t, user_message, wants_json
 
 log = logging.getLogger(__name__)
 
@@ -108,4 +108,4 @@ def _error_handlers(app: Flask) -> None:
     def _sohoa(exc: SohoaError) -> Any:
         log.warning("%s %s: %s", request.method, request.path, exc)
         status = {65: 400, 66: 404, 69: 409, 73: 507, 74: 507}.get(exc.exit_code, 500)
-        return _error_page(status, exc.message_vi, type(exc).__name__)
+        return _error_page(status, user_message(exc), type(exc).__name__)

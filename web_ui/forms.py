@@ -1,7 +1,8 @@
 """TT05 dossier and document fields as HTML forms: the inputs to draw, and the form read back.
 
 The rules stay in device.records: this module only turns the spec into inputs and the posted
-strings into the data device.catalog validates (its ValidationError names each field).
+strings into the data device.catalog validates (its ValidationError names each field). Labels,
+code names and problems are shown in the session's language.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from device.errors import FieldProblem
-from device.records.schema import FieldSpec, code_lists, document_fields, dossier_fields
+from device.records.schema import FieldSpec, document_fields, dossier_fields
 from device.records.values import normalise
+from web_ui.web import code_names, in_language, label, problem_text, problems_text
 
-# Which agency and fonds a new dossier belongs to (defaults from the box's configuration).
-FONDS_FIELDS = (("agencyId", "Mã định danh cơ quan"), ("archiveCode", "Mã cơ quan lưu trữ"),
-                ("fondsCode", "Mã phông"), ("fondsName", "Tên phông"))
+# Which agency and fonds a new dossier belongs to (defaults from the box's configuration):
+# (name, Vietnamese label, English label), named as device.catalog's problems name them.
+FONDS_FIELDS = (("agencyId", "Mã định danh cơ quan", "Agency id"),
+                ("archiveCode", "Mã cơ quan lưu trữ", "Archive code"),
+                ("fondsCode", "Mã phông", "Fonds code"), ("fondsName", "Tên phông", "Fonds name"))
 
 
 @dataclass
@@ -67,8 +71,8 @@ def _inputs(specs: dict[str, FieldSpec], values: dict[str, Any], errors: dict[st
     fields = []
     for spec in editable_specs(specs):
         kind = _kind(spec)
-        options = list(code_lists()[spec.name].values.items()) if spec.code_list else []
-        fields.append(FormField(spec.name, spec.label_vi, kind,
+        options = list(code_names(spec.code_list).items()) if spec.code_list else []
+        fields.append(FormField(spec.name, label(spec), kind,
                                 spec.required == "draft" and not spec.inherit,
                                 _shown(values.get(spec.name), kind), options, errors.pop(spec.name, "")))
     return fields
@@ -77,27 +81,28 @@ def _inputs(specs: dict[str, FieldSpec], values: dict[str, Any], errors: dict[st
 def document_form(values: dict[str, Any],
                   problems: list[FieldProblem] | None = None) -> tuple[list[FormField], list[str]]:
     """(TT05 document inputs, problems not tied to an input)."""
-    errors = {item.field: item.problem_vi for item in problems or []}
+    errors = {item.field: problem_text(item) for item in problems or []}
     fields = _inputs(document_fields(), values, errors)
-    others = [f"{item.label_vi}: {item.problem_vi}" for item in problems or []
-              if item.field in errors]
-    return fields, others
+    return fields, _others(problems, errors)
+
+
+def _others(problems: list[FieldProblem] | None, left: dict[str, str]) -> list[str]:
+    """"label: problem" of each problem whose field has no input (still in `left`)."""
+    return [problems_text([item]) for item in problems or [] if item.field in left]
 
 
 def dossier_form(values: dict[str, Any], problems: list[FieldProblem] | None = None, *,
                  fonds: dict[str, str] | None = None) -> tuple[list[FormField], list[FormField], list[str]]:
     """(fonds inputs, TT05 inputs, problems not tied to an input); `fonds` None: no fonds inputs
     (an existing dossier's fonds is not changed here)."""
-    errors = {item.field: item.problem_vi for item in problems or []}
+    errors = {item.field: problem_text(item) for item in problems or []}
     fields = _inputs(dossier_fields(), values, errors)
     fonds_inputs = []
-    for name, label in FONDS_FIELDS if fonds is not None else ():
-        fonds_inputs.append(FormField(name, label, "text", False, str(values.get(name) or ""),
-                                      error=errors.pop(name, ""),
+    for name, label_vi, label_en in FONDS_FIELDS if fonds is not None else ():
+        fonds_inputs.append(FormField(name, in_language(label_vi, label_en), "text", False,
+                                      str(values.get(name) or ""), error=errors.pop(name, ""),
                                       placeholder=(fonds or {}).get(name, "")))
-    others = [f"{item.label_vi}: {item.problem_vi}" for item in problems or []
-              if item.field in errors]
-    return fonds_inputs, fields, others
+    return fonds_inputs, fields, _others(problems, errors)
 
 
 def read_form(form: MultiDict[str, str], *, with_fonds: bool,
@@ -111,7 +116,7 @@ def read_form(form: MultiDict[str, str], *, with_fonds: bool,
         else:
             data[spec.name] = form.get(spec.name, "")
     if with_fonds:
-        for name, _label in FONDS_FIELDS:
+        for name, _label_vi, _label_en in FONDS_FIELDS:
             data[name] = form.get(name, "").strip() or None
     return data
 

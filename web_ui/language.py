@@ -1,4 +1,5 @@
-"""Which language a request is shown in (Flask-Babel's locale), the switch, and local times."""
+"""Which language a request is shown in (Flask-Babel's locale), the switch, local times, and
+the template helpers that show core data (labels, code names, problems, states) in it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Blueprint, Flask, g, redirect, request, session, url_for
 from flask_babel import Babel, format_datetime, get_locale
 
 from web_ui.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from web_ui.web import in_language, label, problem_text, state_label
 
 bp = Blueprint("language", __name__)
 
@@ -22,6 +24,9 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_chosen_language)
     app.before_request(_set_language)
     app.jinja_env.filters["local_time"] = local_time
+    # `{{ dossier.state | state_label }}`: a filter, so a view's `state_label` variable can't hide it.
+    app.jinja_env.filters["state_label"] = state_label
+    app.jinja_env.globals.update(in_language=in_language, label_of=label, problem_of=problem_text)
     app.context_processor(lambda: {"language": g.get("language", DEFAULT_LANGUAGE),
                                    "languages": LANGUAGES})
 
@@ -58,7 +63,8 @@ def local_time(value: str | dt.datetime | None) -> str:
 
 @bp.post("/language")
 def choose() -> Any:
-    """Switch this session's language (a form on every page); back to where the user was."""
+    """Switch this session's language (a form on every page, the login page too, so this
+    endpoint is public: auth.PUBLIC_ENDPOINTS); back to where the user was."""
     chosen = request.form.get("language", "")
     if chosen in LANGUAGES:
         session["language"] = chosen

@@ -1,4 +1,5 @@
-"""What the views share: this request's Box, the acting user, texts, API marks and role checks."""
+"""What the views share: this request's Box, the acting user, texts and core data in the
+session's language, API marks and role checks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from flask_login import current_user
 
 from device.box import Box
 from device.config import Config
+from device.errors import FieldProblem, SohoaError
+from device.records import codes, lifecycle
 from web_ui.i18n import DEFAULT_LANGUAGE, translate
 
 REVIEW_ROLES = frozenset({"reviewer", "admin"})
@@ -40,7 +43,51 @@ def actor() -> str:
 
 def t(key: str, **fields: Any) -> str:
     """The UI text of `key` in this request's language."""
-    return translate(key, g.get("language", DEFAULT_LANGUAGE), **fields)
+    return translate(key, language(), **fields)
+
+
+def language() -> str:
+    """This request's language code ("vi" or "en")."""
+    return g.get("language", DEFAULT_LANGUAGE)
+
+
+def in_language(vi: str, en: str | None) -> str:
+    """`en` in an English session (when there is one), else `vi`."""
+    return en if language() == "en" and en else vi
+
+
+def label(item: Any) -> str:
+    """The label of a field spec, code list or field problem (`label_vi`/`label_en`)."""
+    return in_language(item.label_vi, item.label_en)
+
+
+def problem_text(item: FieldProblem) -> str:
+    """What is wrong with one field, in this request's language."""
+    return in_language(item.problem_vi, item.problem_en)
+
+
+def problems_text(problems: list[FieldProblem]) -> str:
+    """"label: problem; label: problem" in this request's language (for a flash)."""
+    return "; ".join(f"{label(item)}: {problem_text(item)}" for item in problems)
+
+
+def code_names(list_name: str) -> dict[str, str]:
+    """A TT05 code list's codes and their names in this request's language."""
+    return codes.names(list_name, language())
+
+
+def state_label(state: str) -> str:
+    """A dossier state's name in this request's language (also the Jinja filter `state_label`)."""
+    return lifecycle.state_label(state, language())
+
+
+def user_message(exc: SohoaError) -> str:
+    """What a person is told about an error from the core: its Vietnamese message, or in an
+    English session its English when that is written for people (else a generic text: English
+    messages meant for the log may name paths or internals)."""
+    if language() != "en":
+        return exc.message_vi
+    return exc.english_for_people() or t("language.error_generic")
 
 
 def api(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,9 +10,15 @@ def is_valid(list_name: str, code: object) -> bool:
     return isinstance(code, str) and code in code_lists()[list_name].values
 
 
-def allowed(list_name: str) -> str:
-    """The list's codes with their names, for messages: `01 Vĩnh viễn, 02 70 năm, …`."""
-    return ", ".join(f"{code} {name}" for code, name in code_lists()[list_name].values.items())
+def allowed(list_name: str, language: str = "vi") -> str:
+    """The list's codes with their names in `language`, for messages: `01 Vĩnh viễn, 02 70 năm, …`."""
+    return ", ".join(f"{code} {name}" for code, name in names(list_name, language).items())
+
+
+def names(list_name: str, language: str = "vi") -> dict[str, str]:
+    """The list's codes and their names in `language` ("en"; anything else is Vietnamese)."""
+    found = code_lists()[list_name]
+    return found.values_en if language == "en" and found.values_en else found.values
 
 
 def require(list_name: str, code: object) -> str:

@@ -25,30 +25,35 @@ class PartialDate:
 
 
 def parse(text: str) -> PartialDate:
-    """Parse a TT05 date; raises ValueError saying which forms are allowed."""
+    """Parse a TT05 date; raises ValueError(english, vietnamese) saying what is wrong: not
+    written in an allowed form, a day or month the calendar does not have, a year too early."""
     for form in _FORMS:
         match = form.fullmatch(text.strip())
         if match:
             return _span(text.strip(), match.groupdict())
-    raise ValueError(f"{text!r} is not a date: write DD/MM/YYYY, MM/YYYY or YYYY")
+    raise ValueError(f"{text!r} is not a date: write DD/MM/YYYY, MM/YYYY or YYYY",
+                     "ngày không hợp lệ: viết DD/MM/YYYY, MM/YYYY hoặc YYYY")
 
 
 def _span(text: str, parts: dict[str, str]) -> PartialDate:
     year = int(parts["year"])
     if year < EARLIEST_YEAR:
-        raise ValueError(f"{text!r}: the year must be {EARLIEST_YEAR} or later")
-    month = int(parts.get("month") or 0)
-    day = int(parts.get("day") or 0)
+        raise ValueError(f"{text!r}: the year must be {EARLIEST_YEAR} or later",
+                         f"“{text}”: năm phải từ {EARLIEST_YEAR} trở về sau")
+    # A part that is written must be real: "00/05/2001" is no day of May, "00/2001" no month.
+    month = int(parts["month"]) if parts.get("month") is not None else None
+    day = int(parts["day"]) if parts.get("day") is not None else None
     try:
-        if day:
+        if day is not None and month is not None:
             first = last = dt.date(year, month, day)
-        elif month:
+        elif month is not None:
             first = dt.date(year, month, 1)
             last = dt.date(year, month, calendar.monthrange(year, month)[1])
         else:
             first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     except ValueError:
-        raise ValueError(f"{text!r} is not a real date") from None
+        raise ValueError(f"{text!r} is not a real date: check the day and the month",
+                         f"ngày “{text}” không tồn tại: hãy kiểm tra lại ngày và tháng") from None
     return PartialDate(text.strip(), first, last)
 
 

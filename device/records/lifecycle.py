@@ -47,9 +47,27 @@ _STATE_VI = {
 }
 
 
+_STATE_EN = {
+    S.DRAFT: "draft", S.IN_REVIEW: "in review", S.APPROVED: "approved",
+    S.RETURNED: "returned", S.SIGNED: "digitally signed", S.PACKAGED: "packaged",
+    S.SENT: "sent", S.ACCEPTED: "accepted by the archive", S.REJECTED: "rejected",
+}
+
+
 def state_vi(state: DossierState) -> str:
     """The state's Vietnamese name for the UI."""
     return _STATE_VI[state]
+
+
+def state_en(state: DossierState) -> str:
+    """The state's English name for the UI."""
+    return _STATE_EN[state]
+
+
+def state_label(state: DossierState | str, language: str = "vi") -> str:
+    """The state's name in `language` ("en"; anything else is Vietnamese)."""
+    state = DossierState(state)
+    return _STATE_EN[state] if language == "en" else _STATE_VI[state]
 
 
 def next_state(current: DossierState | str, action: str) -> DossierState:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -15,12 +15,13 @@ FieldType = Literal["text", "code", "codes", "date", "bool", "int", "fileCode", 
 
 @dataclass(frozen=True)
 class CodeList:
-    """One TT05 code list: codes ("01") and their Vietnamese names."""
+    """One TT05 code list: codes ("01") and their Vietnamese names (English ones for the UI)."""
 
     name: str
     label_vi: str
     label_en: str
     values: dict[str, str]
+    values_en: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def _data() -> dict[str, Any]:
 def code_lists() -> dict[str, CodeList]:
     """Every code list by its field name (maintenance, mode, language, …)."""
     return {
-        name: CodeList(name, spec["label_vi"], spec["label_en"], dict(spec["values"]))
+        name: CodeList(name, spec["label_vi"], spec["label_en"], dict(spec["values"]),
+                       dict(spec.get("values_en", {})))
         for name, spec in _data()["code_lists"].items()
     }
 

@@ -42,10 +42,7 @@ def normalise(spec: FieldSpec, raw: Any) -> Any:
         if not isinstance(raw, str):
             raise ValueError("must be a date written DD/MM/YYYY, MM/YYYY or YYYY",
                              "phải là ngày dạng DD/MM/YYYY, MM/YYYY hoặc YYYY")
-        try:
-            return dates.parse(raw).text
-        except ValueError as exc:
-            raise ValueError(str(exc), "ngày không hợp lệ: viết DD/MM/YYYY, MM/YYYY hoặc YYYY") from None
+        return dates.parse(raw).text  # its ValueError says what is wrong in both languages
     if spec.type == "bool":
         return _boolean(raw)
     if spec.type == "int":
@@ -60,9 +57,9 @@ def _code(spec: FieldSpec, raw: Any) -> str:
     if code is not None and code.isascii() and code.isdigit() and len(code) == 1:
         code = "0" + code  # "1" and 1 both mean "01"
     if code is None or not codes.is_valid(spec.code_list or spec.name, code):
-        allowed = codes.allowed(spec.code_list or spec.name)
-        raise ValueError(f"{raw!r} is not allowed; choose one of: {allowed}",
-                         f"giá trị “{raw}” không hợp lệ; chọn một trong: {allowed}")
+        name = spec.code_list or spec.name
+        raise ValueError(f"{raw!r} is not allowed; choose one of: {codes.allowed(name, 'en')}",
+                         f"giá trị “{raw}” không hợp lệ; chọn một trong: {codes.allowed(name)}")
     return code
 
 

@@ -27,7 +27,7 @@ def test_a_bad_document_form_shows_the_vietnamese_error_then_is_corrected(login,
                           {**FORM, "issuedDate": "31/02/2001"})
     assert answer.status_code == 400
     page = answer.get_data(as_text=True)
-    assert 'id="e-issuedDate">ngày không hợp lệ: viết DD/MM/YYYY, MM/YYYY hoặc YYYY' in page
+    assert 'id="e-issuedDate">ngày “31/02/2001” không tồn tại: hãy kiểm tra lại ngày và tháng' in page
     assert 'id="document-errors"' in page and "Hãy sửa các trường được đánh dấu" in page
     assert "Về việc thành lập tổ dân phố Đồng Tâm" in page  # what was typed is kept
     assert documents(box, dossier_code) == []  # no empty document left behind

@@ -1,10 +1,12 @@
-"""The language switch's texts (each language names itself, so it is found in either)."""
+"""Texts of the language switch (each language names itself, so it is found in either) and of
+core errors whose English is for the log only."""
 
 VI = {
     "language.label": "Ngôn ngữ",
     "language.vi": "Tiếng Việt",
     "language.en": "English",
     "language.apply": "Đổi",
+    "language.error_generic": "Hộp không thực hiện được việc này. Chi tiết có trong nhật ký của hộp.",
 }
 
 EN = {
@@ -12,4 +14,5 @@ EN = {
     "language.vi": "Tiếng Việt",
     "language.en": "English",
     "language.apply": "Switch",
+    "language.error_generic": "The box could not do this. The details are in the box's log.",
 }

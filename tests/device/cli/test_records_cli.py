@@ -38,7 +38,7 @@ def test_stdin_json_and_field_level_errors(sohoa):
                 stdin='{"fileCode": "H49.64.33.2001.1", "title": "x", "maintenance": "09",'
                       ' "mode": "01", "language": ["01"], "startDate": "2001"}')
     assert bad.exit_code == 65
-    assert "maintenance" in bad.stderr and "01 Vĩnh viễn" in bad.stderr
+    assert "maintenance" in bad.stderr and "01 Permanent" in bad.stderr  # English on the command line, names included
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
@@ -56,6 +56,9 @@ def test_approval_needs_every_required_field_and_says_what_is_missing(sohoa, wri
         {"typeName": "02", "issuedDate": "15/09/2001", "organName": "UBND xã Thử",
          "subject": "Về việc thành lập tổ dân phố", "codeNumber": "12",
          "codeNotation": "QĐ-UBND"})).exit_code == 0
+    refused = sohoa("dossier", "approve", CODE)  # the worker has not read the page yet
+    assert refused.exit_code == 65 and "page 1): not processed yet" in refused.stderr
+    assert sohoa("worker", "--once", "--processes", "1").exit_code == 0
     approved = sohoa("dossier", "approve", CODE)
     assert approved.exit_code == 0, approved.stderr
     assert sohoa.json("dossier", "show", CODE)["state"] == "approved"
