@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from device.db import transaction
 from device.db.events import record_event
 from device.db.users import (ROLES, count_active_admins, insert_user, set_active,
-                             set_password_hash, user_by_name)
+                             set_password_hash, set_role, user_by_name)
 from device.errors import InputError, NotFoundError, StateError
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}", re.ASCII)
@@ -45,13 +45,17 @@ def generate_password() -> str:
     return "-".join(secrets.token_urlsafe(5).replace("_", "x").replace("-", "y") for _ in range(3))
 
 
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InputError(f"role {role!r}: choose one of {', '.join(ROLES)}",
+                         message_vi="Hãy chọn vai trò: người nhập liệu, người kiểm duyệt hoặc quản trị")
+
+
 def create_user(db: Database, username: str, role: str, password: str, *, actor: str,
                 display_name: str = "") -> int:
     """A new account; raises InputError for a bad name, role or short password."""
     check_username(username)
-    if role not in ROLES:
-        raise InputError(f"role {role!r}: choose one of {', '.join(ROLES)}",
-                         message_vi="Hãy chọn vai trò: người nhập liệu, người kiểm duyệt hoặc quản trị")
+    _check_role(role)
     check_new_password(password)
     with transaction(db):
         if user_by_name(db, username):
@@ -115,3 +119,21 @@ def set_user_active(db: Database, username: str, active: bool, *, actor: str) ->
         set_active(db, user["id"], active)
         record_event(db, actor, "user.enable" if active else "user.disable", "user", username)
 
+
+def set_user_role(db: Database, username: str, role: str, *, actor: str) -> None:
+    """Give a user another role (it applies from their next request). The last active admin
+    keeps the admin role, so the box always has someone who can manage it."""
+    _check_role(role)
+    with transaction(db):
+        user = user_by_name(db, username)
+        if user is None:
+            raise NotFoundError(f"no user {username!r}",
+                                message_vi=f"Không có người dùng “{username}”")
+        if user["role"] == role:
+            return
+        if (user["role"] == "admin" and user["active"] and count_active_admins(db) <= 1):
+            raise StateError(f"{username!r} is the last active admin",
+                             message_vi="Không thể đổi vai trò của quản trị viên cuối cùng "
+                                        "còn hoạt động.")
+        set_role(db, user["id"], role)
+        record_event(db, actor, "user.role", "user", username, {"from": user["role"], "to": role})

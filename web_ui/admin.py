@@ -1,5 +1,5 @@
 """The device page (disk, temperature, versions, worker queue, capture service), the users page
-(admin: add, reset a password, disable and enable) and the audit log (newest first, filtered)."""
+(admin: add, change a role, reset a password, disable and enable) and the audit log (newest first, filtered)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from device.accounts import MIN_PASSWORD, create_user, reset_password, set_user_active
+from device.accounts import (MIN_PASSWORD, create_user, reset_password, set_user_active,
+                             set_user_role)
 from device.capture.client import CaptureClient, socket_path
 from device.db import outbox
 from device.db.events import event_actors, events_page
@@ -84,6 +85,19 @@ def user_password(username: str) -> Any:
         flash(exc.message_vi, "error")
         return redirect(url_for("admin.users"), 303)
     flash(t("admin.password_reset", username=username), "info")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<username>/role")
+@role_required(ADMIN_ROLES)
+def user_role(username: str) -> Any:
+    role = request.form.get("role", "")
+    try:
+        set_user_role(box().db, username, role, actor=actor())
+    except (InputError, NotFoundError, StateError) as exc:
+        flash(exc.message_vi, "error")
+        return redirect(url_for("admin.users"), 303)
+    flash(t("admin.role_changed", username=username, role=t("role." + role)), "info")
     return redirect(url_for("admin.users"), 303)
 
 

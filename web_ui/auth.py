@@ -1,5 +1,5 @@
 """Logins: Flask-Login on the box's users, the login rate limit, login/logout pages, and the
-rule that every view but login and static files needs a session."""
+rule that every view but login, the language switch and static files needs a session."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 # Endpoints reachable without a session; everything else is refused before its view runs.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+# The language switch is one of them so that the login page can offer it (it only sets the
+# session's language, and CSRF still guards it). Browsers ask /favicon.ico on every page,
+# the login page included: it points at the icon among the static files.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.favicon", "language.choose", "static"})
 
 
 class User(UserMixin):
@@ -37,6 +40,11 @@ class User(UserMixin):
 
     def get_id(self) -> str:
         return f"{self.user_id}:{self.username}"
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def _load_user(session_id: str) -> User | None:
@@ -103,7 +111,10 @@ def login() -> Any:
         log.info("failed login for %r from %s", username, address)
         return render_template("auth/login.html", error=t("login.wrong"), username=username), 401
     _throttle().succeeded(username, address)
+    chosen = session.get("language")  # picked on the login page: kept
     session.clear()  # a fresh session (and CSRF token) for the logged-in user
+    if chosen:
+        session["language"] = chosen
     session.permanent = True
     login_user(User(row))
     with transaction(box().db):

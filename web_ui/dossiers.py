@@ -1,27 +1,31 @@
 """Dossier pages: the list with progress, create and edit with TT05 fields, a dossier's
-documents and pages (thumbnails, QC flags), and the review moves (submit, approve, return)."""
+documents and pages (thumbnails, QC flags), and the review moves (submit, withdraw, approve,
+return, reopen)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from device.catalog.describe import dossier_json, dossier_list_json
-from device.catalog.dossiers import approve, create_dossier, load, move, set_dossier_fields
+from device.catalog.dossiers import approve, create_dossier, load, move, packaging_status, set_dossier_fields
+from device.db.events import events_for
 from device.db.pages import page_by_id
-from device.errors import NotFoundError, StateError, ValidationError
-from device.records.lifecycle import EDITABLE, DossierState, state_vi
+from device.errors import InputError, NotFoundError, StateError, ValidationError
+from device.records.lifecycle import EDITABLE, MOVES, DossierState, state_vi
 from device.records.values import plain
 from web_ui.forms import changed_only, dossier_form, read_form
-from web_ui.thumbs import thumbnail
+from web_ui.thumbs import send_thumbnail, thumbnail
 from web_ui.web import REVIEW_ROLES, actor, api, box, role_required, t
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("dossiers", __name__)
+# Approved (or signed) and not packaged yet: the worker's packaging job is on it.
+_AWAITING_PACKAGE = frozenset({DossierState.APPROVED, DossierState.SIGNED})
 
 
 def _fonds_defaults() -> dict[str, str]:
@@ -80,9 +84,26 @@ def edit(code: str) -> Any:
 def show(code: str) -> Any:
     data = dossier_json(box(), code)
     state = DossierState(data["state"])
+    packaging = packaging_status(box(), load(box(), code)) if state in _AWAITING_PACKAGE else None
     return render_template("dossiers/show.html", dossier=data, state_label=state_vi(state),
                            editable=state in EDITABLE, reviewable=state is DossierState.IN_REVIEW,
-                           can_review=current_user.role in REVIEW_ROLES)
+                           can_review=current_user.role in REVIEW_ROLES, packaging=packaging,
+                           can_withdraw=_may_withdraw(code, state),
+                           can_reopen=current_user.role in REVIEW_ROLES
+                           and state in MOVES["reopen"][0])
+
+
+def _may_withdraw(code: str, state: DossierState) -> bool:
+    """A dossier in review goes back to draft at the hand of whoever submitted it (to fix
+    something before the reviewer looks) or of a reviewer."""
+    if state is not DossierState.IN_REVIEW:
+        return False
+    if current_user.role in REVIEW_ROLES:
+        return True
+    dossier = load(box(), code)
+    submits = [event for event in events_for(box().db, "dossier", dossier["id"])
+               if event["action"] == "dossier.submit"]
+    return bool(submits) and submits[-1]["actor"] == actor()
 
 
 def _moved(code: str, state: str) -> Any:
@@ -90,7 +111,7 @@ def _moved(code: str, state: str) -> Any:
     return redirect(url_for("dossiers.show", code=code), 303)
 
 
-def _refused(code: str, exc: ValidationError | StateError) -> Any:
+def _refused(code: str, exc: InputError | StateError) -> Any:
     if isinstance(exc, ValidationError):
         problems = "; ".join(f"{item.label_vi}: {item.problem_vi}" for item in exc.problems)
         flash(t("dossiers.cannot_approve", problems=problems), "error")
@@ -122,8 +143,34 @@ def return_dossier(code: str) -> Any:
     comment = request.form.get("comment", "").strip()[:2000]
     try:
         return _moved(code, move(box(), code, "return", actor=actor(), comment=comment))
+    except (InputError, StateError) as exc:
+        return _refused(code, exc)
+
+
+@bp.post("/dossiers/<code>/withdraw")
+def withdraw(code: str) -> Any:
+    state = DossierState(load(box(), code)["state"])
+    if state is DossierState.IN_REVIEW and not _may_withdraw(code, state):
+        abort(403)
+    try:
+        return _moved(code, move(box(), code, "withdraw", actor=actor()))
     except StateError as exc:
         return _refused(code, exc)
+
+
+@bp.post("/dossiers/<code>/reopen")
+@role_required(REVIEW_ROLES)
+def reopen(code: str) -> Any:
+    reason = request.form.get("reason", "").strip()[:2000]
+    if not reason:
+        flash(t("dossiers.reopen_needs_reason"), "error")
+        return redirect(url_for("dossiers.show", code=code), 303)
+    try:
+        move(box(), code, "reopen", actor=actor(), comment=reason)
+    except StateError as exc:
+        return _refused(code, exc)
+    flash(t("dossiers.reopened", code=code, version=load(box(), code)["version"]), "info")
+    return redirect(url_for("dossiers.show", code=code), 303)
 
 
 @bp.get("/pages/<int:page_id>/thumb.jpg")
@@ -132,7 +179,4 @@ def page_thumbnail(page_id: int) -> Any:
     page = page_by_id(box().db, page_id)
     if page is None:
         raise NotFoundError(f"no page {page_id}", message_vi="Không có trang này.")
-    response = send_file(thumbnail(box(), page), mimetype="image/jpeg", conditional=True,
-                         max_age=60)
-    response.headers["Cache-Control"] = "private, max-age=60"
-    return response
+    return send_thumbnail(thumbnail(box(), page))

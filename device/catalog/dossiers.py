@@ -9,7 +9,8 @@ from device.box import Box
 from device.catalog.effective import document_values, dossier_defaults, dossier_values
 from device.db import records, transaction
 from device.db.events import record_event
-from device.db.pages import dossier_counts
+from device.db.jobs import PACKAGE_DOSSIER, enqueue, job_by_subject, package_subject
+from device.db.pages import dossier_counts, pages_of
 from device.errors import FieldProblem, InputError, NotFoundError, ValidationError
 from device.records import lifecycle
 from device.records.identifiers import check_agency_id
@@ -144,6 +145,30 @@ def completeness_problems(box: Box, dossier: dict[str, Any]) -> list[FieldProble
             item.field = f"{doc_values['docId']}: {item.field}"
             item.label_vi = f"Tài liệu {doc_values['docId']} – {item.label_vi}"
             problems.append(item)
+        problems += _page_problems(doc_values["docId"], document["id"], box)
+    return problems
+
+
+def _page_problems(doc_id: str, document_id: int, box: Box) -> list[FieldProblem]:
+    """A package is built from the processed pages: one line per document for the pages the
+    worker has not read yet, and one for those it could not read."""
+    waiting, failed = [], []
+    for page in pages_of(box.db, document_id):
+        if page["state"] == "failed":
+            failed.append(str(page["position"]))
+        elif page["state"] != "processed":
+            waiting.append(str(page["position"]))
+    problems = []
+    if waiting:
+        problems.append(FieldProblem(
+            f"{doc_id}: pages", f"Tài liệu {doc_id} – trang {', '.join(waiting)}",
+            f"Document {doc_id} – page {', '.join(waiting)}", "not processed yet",
+            "chưa xử lý xong (hãy chờ máy đọc xong rồi duyệt)"))
+    if failed:
+        problems.append(FieldProblem(
+            f"{doc_id}: pages", f"Tài liệu {doc_id} – trang {', '.join(failed)}",
+            f"Document {doc_id} – page {', '.join(failed)}", "processing failed",
+            "xử lý bị lỗi (hãy chụp lại hoặc xóa trang này)"))
     return problems
 
 
@@ -154,6 +179,9 @@ def move(box: Box, file_code: str, action: str, *, actor: str, comment: str = ""
         target = lifecycle.next_state(dossier["state"], action)
         if action == "approve":
             require(completeness_problems(box, dossier), "dossier (cannot approve)")
+        if action == "return" and not comment.strip():  # the authors must learn what to fix
+            raise InputError("returning a dossier needs a comment saying what to fix",
+                             message_vi="Trả lại hồ sơ cần ghi rõ lý do (cần sửa gì).")
         version = dossier["version"] + 1 if action == "reopen" else None
         records.update_dossier(box.db, dossier["id"], state=target.value, version=version)
         details = {"fileCode": file_code, "from": dossier["state"], "to": target.value}
@@ -162,6 +190,10 @@ def move(box: Box, file_code: str, action: str, *, actor: str, comment: str = ""
         if version:
             details["version"] = version
         record_event(box.db, actor, f"dossier.{action}", "dossier", dossier["id"], details)
+        if action == "approve":
+            # Ký số (sign) is not implemented yet: the package is built from the approval.
+            enqueue(box.db, PACKAGE_DOSSIER, package_subject(dossier["id"], dossier["version"]),
+                    box.config.settings.jobs.max_attempts)
     return target.value
 
 
@@ -174,3 +206,18 @@ def approve(box: Box, file_code: str, *, actor: str) -> str:
             require(completeness_problems(box, dossier), "dossier (cannot approve)")
             move(box, file_code, "submit", actor=actor)
         return move(box, file_code, "approve", actor=actor)
+
+
+def packaging_status(box: Box, dossier: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the package of the dossier's current version stands while it is not built:
+    state "pending" (queued or being built), "retrying" (an attempt failed, another will come)
+    or "failed" (attempts used up), with the last error; None when no job waits or it is done."""
+    job = job_by_subject(box.db, PACKAGE_DOSSIER, package_subject(dossier["id"], dossier["version"]))
+    if job is None or job["state"] == "done":
+        return None
+    if job["state"] == "failed":
+        state = "failed"
+    else:
+        state = "retrying" if job["last_error"] else "pending"
+    return {"state": state, "error": job["last_error"] or "", "attempts": job["attempts"],
+            "maxAttempts": job["max_attempts"]}

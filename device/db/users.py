@@ -44,6 +44,10 @@ def set_active(db: Database, user_id: int, active: bool) -> None:
     db.conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(bool(active)), user_id))
 
 
+def set_role(db: Database, user_id: int, role: str) -> None:
+    db.conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+
 def count_active_admins(db: Database) -> int:
     return int(db.conn.execute("SELECT count(*) FROM users WHERE role = 'admin' AND active = 1")
                .fetchone()[0])

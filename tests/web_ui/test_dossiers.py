@@ -25,7 +25,7 @@ def test_a_bad_form_shows_the_vietnamese_field_error_and_stores_nothing(login, b
     answer = session.post("/dossiers/new", {**FORM, "startDate": "31/02/2001"})
     assert answer.status_code == 400
     page = answer.get_data(as_text=True)
-    assert 'id="e-startDate">ngày không hợp lệ: viết DD/MM/YYYY, MM/YYYY hoặc YYYY' in page
+    assert 'id="e-startDate">ngày “31/02/2001” không tồn tại: hãy kiểm tra lại ngày và tháng' in page
     assert ">Hồ sơ về việc xây trường học</textarea>" in page  # what was typed is kept
     assert dossier_list_json(box) == []
     assert events_for(box.db, "dossier") == []
@@ -80,7 +80,9 @@ def test_editing_saves_only_what_changed(login, box, dossier_code):
 
 
 def _ready_for_review(box, code, page_png) -> None:
-    import_files(box, code, [page_png], actor="test")
+    from tests.device.catalog.test_corrections import processed_page
+
+    processed_page(box, code, page_png)  # approval waits for the worker to have read every page
     set_dossier_fields(box, code, COMPLETE_DOSSIER, actor="test")
     set_document_fields(box, f"{code}.1", COMPLETE_DOCUMENT, actor="test")
 

@@ -1,5 +1,6 @@
 """Every route of the web UI, with every method, refuses a visitor without a session: pages
-redirect to the login page, APIs answer 401; only the login page and static files are open."""
+redirect to the login page, APIs answer 401; only the login page, the language switch and static
+files are open."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 from tests.web_ui.conftest import csrf_token
 from web_ui.web import is_api
 
-OPEN = {"auth.login", "static"}
+# The language switch is open so that the login page can offer it: it only sets the
+# session's language, and still needs the CSRF token (test_the_language_switch_is_open_...).
+OPEN = {"auth.login", "auth.favicon", "language.choose", "static"}
 SAMPLE_ARGS = {"integer": 1, "default": "H49.64.33.2001.160", "path": "sohoa.css"}
 
 
@@ -63,7 +66,21 @@ def test_without_a_token_nothing_changing_succeeds_either(app, dossier_code):
             assert answer.status_code in (302, 400, 401), (method, url)
 
 
-@pytest.mark.parametrize("path", ["/login", "/static/sohoa.css", "/static/sohoa.js"])
+def test_the_language_switch_is_open_but_needs_the_csrf_token(app):
+    client = app.test_client()
+    refused = client.post("/language", data={"language": "en", "next": "/login"})
+    assert refused.status_code == 400
+    assert 'lang="vi"' in client.get("/login").get_data(as_text=True)
+    switched = client.post("/language", data={"language": "en", "next": "/login",
+                                              "csrf_token": csrf_token(client)})
+    assert switched.status_code == 303 and switched.headers["Location"] == "/login"
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+    # Open does not mean a way in: after switching, every other page still wants a login.
+    assert urlsplit(client.get("/").headers["Location"]).path == "/login"
+
+
+@pytest.mark.parametrize("path", ["/login", "/static/sohoa.css", "/static/sohoa.js",
+                                  "/static/favicon.svg"])
 def test_login_and_static_files_are_open(app, path):
     with app.test_client().get(path) as answer:
         assert answer.status_code == 200

@@ -94,8 +94,12 @@
       item.dataset.flagged = page.flags.length ? "yes" : "no";
       const img = el("img");
       img.src = page.thumb; img.alt = ""; img.loading = "lazy";
-      item.append(img, el("span", "pos", fill(msg.msgPage, { position: page.position })),
-                  el("span", "doc", page.docId));
+      // A short label ("TL 1 · trang 3"); the full document id, which does not fit a tile
+      // without breaking mid-id, is in the tile's tooltip.
+      const seq = String(page.docId).split(".").pop();
+      const label = el("span", "pos", fill(msg.msgShotLabel, { seq: seq, position: page.position }));
+      item.title = page.docId;
+      item.append(img, label);
       for (const flag of page.flags) {
         const mark = el("span", "flag", flag.text);
         mark.dataset.key = flag.key;

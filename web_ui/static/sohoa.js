@@ -13,3 +13,13 @@ function el(tag, className, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
+
+// A select marked data-submit-on-change sends its form at once (the language switch); its
+// button stays in the page for browsers without JavaScript and is hidden once this runs.
+document.documentElement.classList.add("js");
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (select instanceof HTMLSelectElement && select.hasAttribute("data-submit-on-change") && select.form) {
+    select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
+  }
+});
