@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -29,36 +29,46 @@ def parse_package_subject(subject: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Job:
-    """A claimed job: what to do, to what, and which attempt this is."""
+    """A claimed job: what to do, to what, which attempt this is, and the claim's token (its
+    result counts only while the job still carries that token)."""
 
     id: int
     kind: str
     subject: str
     attempts: int
     max_attempts: int
+    token: int
 
 
 def enqueue(db: Database, kind: str, subject: str, max_attempts: int) -> int:
-    """Queue (or re-queue, resetting its attempts) the job `kind` on `subject`; returns its id."""
+    """Queue (or re-queue, resetting its attempts) the job `kind` on `subject`; returns its id.
+
+    Re-queueing bumps the claim token, so a claim still running (a page turned or retaken
+    while the worker reads it) can no longer record its now stale result."""
     stamp = now()
     db.conn.execute(
         "INSERT INTO jobs (kind, subject, max_attempts, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, subject) DO UPDATE SET state = 'queued',"
         " attempts = 0, lease_until = NULL, worker = NULL, last_error = NULL, not_before = 0,"
-        " max_attempts = excluded.max_attempts, updated_at = excluded.updated_at",
+        " claim_token = claim_token + 1, max_attempts = excluded.max_attempts,"
+        " updated_at = excluded.updated_at",
         (kind, subject, max_attempts, stamp, stamp))
     return int(db.conn.execute("SELECT id FROM jobs WHERE kind = ? AND subject = ?",
                                (kind, subject)).fetchone()[0])
 
 
 def claim_next_job(db: Database, worker: str, lease_seconds: float, kinds: tuple[str, ...] = (),
-                   clock: float | None = None) -> Job | None:
+                   clock: float | None = None, exclude: Collection[int] = ()) -> Job | None:
     """Claim the oldest queued job, or one whose lease ran out (its worker died); None if none.
 
     A job whose lease ran out with all its attempts used is marked failed instead of claimed.
+    Jobs in `exclude` (the caller's claims still running) are left for later. Every claim
+    bumps the job's claim token, which its result must show (`finish_job`, `fail_job`).
     """
     at = time.time() if clock is None else clock
     kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
+    exclude = tuple(exclude)
+    kind_filter += f" AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
     with transaction(db):
         expired = db.conn.execute(
             "UPDATE jobs SET state = 'failed', last_error = coalesce(last_error, 'lease expired'),"
@@ -68,15 +78,17 @@ def claim_next_job(db: Database, worker: str, lease_seconds: float, kinds: tuple
         for subject, error in expired:
             _record_page_failure(db, subject, error)
         row = db.conn.execute(
-            "SELECT id, kind, subject, attempts, max_attempts FROM jobs WHERE ((state = 'queued'"
-            " AND not_before <= ?) OR (state = 'running' AND lease_until < ?))" + kind_filter +
-            " ORDER BY id LIMIT 1", (at, at, *kinds)).fetchone()
+            "SELECT id, kind, subject, attempts, max_attempts, claim_token FROM jobs WHERE"
+            " ((state = 'queued' AND not_before <= ?) OR (state = 'running' AND lease_until < ?))"
+            + kind_filter + " ORDER BY id LIMIT 1", (at, at, *kinds, *exclude)).fetchone()
         if row is None:
             return None
         db.conn.execute(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?,"
-            " worker = ?, updated_at = ? WHERE id = ?", (at + lease_seconds, worker, now(), row[0]))
-    return Job(id=row[0], kind=row[1], subject=row[2], attempts=row[3] + 1, max_attempts=row[4])
+            " worker = ?, claim_token = claim_token + 1, updated_at = ? WHERE id = ?",
+            (at + lease_seconds, worker, now(), row[0]))
+    return Job(id=row[0], kind=row[1], subject=row[2], attempts=row[3] + 1, max_attempts=row[4],
+               token=row[5] + 1)
 
 
 def extend_lease(db: Database, job: Job, worker: str, lease_seconds: float) -> bool:
@@ -85,8 +97,8 @@ def extend_lease(db: Database, job: Job, worker: str, lease_seconds: float) -> b
     with transaction(db):
         cursor = db.conn.execute(
             "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND worker = ?"
-            " AND state = 'running' AND attempts = ?",
-            (time.time() + lease_seconds, now(), job.id, worker, job.attempts))
+            " AND state = 'running' AND claim_token = ?",
+            (time.time() + lease_seconds, now(), job.id, worker, job.token))
     return cursor.rowcount == 1
 
 
@@ -123,13 +135,14 @@ def _record_page_failure(db: Database, subject: str, error: str | None) -> None:
 
 
 def finish_job(db: Database, job: Job, worker: str) -> bool:
-    """Mark a claimed job done; False (and nothing changed) if this worker no longer holds it,
-    because its lease ran out and another worker took it, or it was queued again."""
+    """Mark a claimed job done; False (and nothing changed) if this claim no longer holds it,
+    because its lease ran out and it was claimed again, or it was queued again (its token
+    moved on: the result is stale and the job runs again from the new request)."""
     with transaction(db):
         cursor = db.conn.execute(
             "UPDATE jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = ?"
-            " WHERE id = ? AND worker = ? AND state = 'running' AND attempts = ?",
-            (now(), job.id, worker, job.attempts))
+            " WHERE id = ? AND worker = ? AND state = 'running' AND claim_token = ?",
+            (now(), job.id, worker, job.token))
     return cursor.rowcount == 1
 
 
@@ -138,7 +151,8 @@ def fail_job(db: Database, job: Job, worker: str, error: str, *, backoff_seconds
     """Record a failed attempt: back to the queue after an exponential, jittered delay, or
     failed for good (the page marked failed) when attempts are used up.
 
-    Returns the job's new state, or None if this worker no longer holds the job.
+    Returns the job's new state, or None if this claim no longer holds the job (see
+    `finish_job`): nothing is changed then.
     """
     at = time.time() if clock is None else clock
     state = "failed" if job.attempts >= job.max_attempts else "queued"
@@ -147,8 +161,8 @@ def fail_job(db: Database, job: Job, worker: str, error: str, *, backoff_seconds
         cursor = db.conn.execute(
             "UPDATE jobs SET state = ?, lease_until = NULL, worker = NULL, last_error = ?,"
             " not_before = ?, updated_at = ? WHERE id = ? AND worker = ? AND state = 'running'"
-            " AND attempts = ?", (state, error[:2000], at + delay, now(), job.id, worker,
-                                  job.attempts))
+            " AND claim_token = ?", (state, error[:2000], at + delay, now(), job.id, worker,
+                                     job.token))
         if cursor.rowcount != 1:
             return None
         if state == "failed":

@@ -236,6 +236,12 @@ CREATE TABLE settings (
     ("0011_raw_capture_retention", """
 ALTER TABLE captures ADD COLUMN raw_deleted_at TEXT;
 """),
+    # A job's claim token: every claim and every re-queue bumps it, and a result is recorded
+    # only with the token of its claim, so a page turned or retaken while the worker read it
+    # is processed again instead of keeping the stale result.
+    ("0012_job_claim_token", """
+ALTER TABLE jobs ADD COLUMN claim_token INTEGER NOT NULL DEFAULT 0;
+"""),
 )
 
 

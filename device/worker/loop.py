@@ -5,7 +5,10 @@ Claims are made only for an idle process, so every claimed job is running, and a
 overruns `worker.page_timeout_seconds` is stopped before its lease (`jobs.lease_seconds`)
 could run out and hand it to someone else. A page's success is one transaction: job done,
 page row, search index, audit event; if the job is no longer ours (its lease ran out and it
-was claimed again) nothing is written, so each page is recorded once. A failed page is
+was claimed again, or it was queued again by a turn, new corners or a retake while its page was
+read: its claim token moved on) nothing is written, so each page is recorded once and from its
+latest request. A job queued again while its page is still in a process here is not claimed
+again until that stale result is back. A failed page is
 recorded with its reason and the loop goes on. After a crash, the jobs it held come back
 when their lease runs out (`claim_next_job` takes expired leases).
 """
@@ -94,7 +97,10 @@ class _Loop:
     def fill(self) -> None:
         """Claim a job for every idle process and start it."""
         while self.pool.idle:
-            job = claim_next_job(self.box.db, self.name, self.lease, kinds=(PROCESS_PAGE,))
+            # A job queued again while its page is in a process here waits for that result
+            # (dropped as stale), so one job never has two claims in `in_flight`.
+            job = claim_next_job(self.box.db, self.name, self.lease, kinds=(PROCESS_PAGE,),
+                                 exclude=self.in_flight)
             if job is None:
                 return
             page_id = int(job.subject.removeprefix("page:"))
@@ -116,7 +122,11 @@ class _Loop:
 
     def collect(self, wait_s: float) -> None:
         for key, outcome in self.pool.collect(wait_s):
-            claimed = self.in_flight.pop(key)
+            claimed = self.in_flight.pop(key, None)
+            if claimed is None:  # never expected; a lost result must not stop the loop
+                log.error("job %d: a result came back that no claim of %s waits for; dropped",
+                          key, self.name)
+                continue
             if isinstance(outcome, PageFailure):
                 self._failed(claimed, outcome)
             else:
@@ -127,8 +137,9 @@ class _Loop:
         qc = merge_qc(claimed.shutter_qc, done.qc)
         with transaction(self.box.db):
             if not finish_job(self.box.db, claimed.job, self.name):
-                log.warning("page %d: job %d is no longer held by %s; result dropped",
-                            claimed.page_id, claimed.job.id, self.name)
+                log.warning("page %d: job %d (claim %d) was queued again or taken over while "
+                            "it ran; stale result dropped, the page is processed again",
+                            claimed.page_id, claimed.job.id, claimed.job.token)
                 return
             finish_page(self.box.db, claimed.page_id, master_sha256=done.master_sha256,
                         ocr_image_sha256=done.ocr_image_sha256, hocr_sha256=done.words_sha256,
@@ -159,9 +170,12 @@ class _Loop:
             elif state == "failed":
                 record_event(self.box.db, ACTOR, "page.process_failed", "page", claimed.page_id,
                              {"reason": failure.reason, "attempts": job.attempts})
-        if state == "failed":
+        if state is None:
+            log.warning("page %d: job %d (claim %d) was queued again or taken over while it "
+                        "ran; stale failure dropped", claimed.page_id, job.id, job.token)
+        elif state == "failed":
             self.report.failed += 1
-        elif state == "queued":
+        else:
             self.report.retried += 1
 
     def run(self, *, until_empty: bool, stop: Callable[[], bool] = lambda: False,

@@ -5,7 +5,9 @@ one at a time and builds it in a thread with its own database connection, so the
 processes keep getting pages meanwhile: a big dossier's PDFs take minutes on a Pi, and the
 clerk shooting the next dossier must not wait for them. The build itself is mostly blob reads,
 zlib and hashing (C code that releases the GIL), so the loop's thread keeps turning.
-A job whose dossier has moved on (reopened as a new version) builds nothing.
+A job whose dossier has moved on (reopened as a new version) builds nothing, also when it moves
+on while the build runs (the package is then refused when frozen): that is a stale job, done,
+not a failed attempt. Results are recorded only with the claim's token (`device.db.jobs`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from device.db.events import record_event
 from device.db.jobs import (
     PACKAGE_DOSSIER, Job, claim_next_job, extend_lease, fail_job, finish_job, parse_package_subject,
 )
-from device.errors import SohoaError
+from device.errors import SohoaError, StateError
 from device.records import lifecycle
 
 log = logging.getLogger(__name__)
@@ -47,13 +49,27 @@ def package_version(box: Box, dossier_id: int, version: int, *, actor: str = ACT
     from device.archive.package import build_package  # the PDF and METS writers, on first use
 
     dossier = records.dossier_by_id(box.db, dossier_id)
-    if dossier is None or dossier["version"] != version or \
-            lifecycle.DossierState(dossier["state"]) not in _BUILDABLE:
-        log.info("packaging job of dossier %d v%d is stale (now %s); nothing built", dossier_id,
-                 version, f"v{dossier['version']} {dossier['state']}" if dossier else "deleted")
+    if _stale(dossier, dossier_id, version):
         return None
-    info = build_package(box, dossier["file_code"], kind=PACKAGE_KIND, actor=actor, version=version)
+    try:
+        info = build_package(box, dossier["file_code"], kind=PACKAGE_KIND, actor=actor,
+                             version=version)
+    except StateError:
+        # Reopened (a new version) while this one was built: its package is refused when frozen.
+        if _stale(records.dossier_by_id(box.db, dossier_id), dossier_id, version):
+            return None
+        raise
     return info.package_id
+
+
+def _stale(dossier: dict | None, dossier_id: int, version: int) -> bool:
+    """Whether the dossier is gone, at another version or back to a draft (logged if so)."""
+    if dossier is not None and dossier["version"] == version and \
+            lifecycle.DossierState(dossier["state"]) in _BUILDABLE:
+        return False
+    log.info("packaging job of dossier %d v%d is stale (now %s); nothing built", dossier_id,
+             version, f"v{dossier['version']} {dossier['state']}" if dossier else "deleted")
+    return True
 
 
 def _attempt(config: Config, subject: str) -> PackagingOutcome:
@@ -130,6 +146,9 @@ class PackagingRunner:
             if finish_job(self.box.db, job, self.name):
                 self.built += outcome.package_id is not None
                 log.info("packaging %s done: %s", job.subject, outcome.package_id or "stale, nothing built")
+            else:
+                log.warning("packaging %s: job %d (claim %d) was queued again or taken over while "
+                            "it ran; result dropped", job.subject, job.id, job.token)
             return
         dossier_id, version = parse_package_subject(job.subject)
         log.warning("packaging %s failed (attempt %d of %d): %s", job.subject, job.attempts,

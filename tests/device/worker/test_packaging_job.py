@@ -4,6 +4,8 @@ and shown; approval waits until every page has been read."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from device.catalog.documents import set_document_fields
@@ -139,3 +141,29 @@ def test_a_long_build_keeps_its_job_only_for_the_worker_holding_it(box):
     assert extend_lease(box.db, job, "host:1", 600.0)
     assert job_by_subject(box.db, PACKAGE_DOSSIER, job.subject)["lease_until"] > first + 500
     assert not extend_lease(box.db, job, "host:2", 600.0)  # another worker's claim is not ours
+
+
+def test_a_dossier_reopened_while_its_package_is_built_gets_none_and_no_failure(
+        box, dossier_code, page_png, engine):
+    from device.db import transaction
+
+    approved(box, dossier_code, page_png, engine)
+    stale = job_of(box, dossier_code)
+    runner = PackagingRunner(box, "test:1")
+    outbox = box.config.paths.outbox
+    # Holding the write lock, the build can run but not freeze its package until we let it.
+    with transaction(box.db):
+        runner.poll()
+        deadline = time.monotonic() + 120
+        while not list(outbox.glob(".staging-*/package.zip")):  # built, about to freeze
+            assert time.monotonic() < deadline, "the package was never staged"
+            time.sleep(0.05)
+        move(box, dossier_code, "reopen", actor="minh")
+    runner.wait(120)
+    runner.poll(claim=False)
+    assert (runner.built, runner.failed, runner.retried) == (0, 0, 0)
+    row = job_by_subject(box.db, PACKAGE_DOSSIER, stale["subject"])
+    assert (row["state"], row["last_error"]) == ("done", None)  # stale, not a failed attempt
+    assert box.db.conn.execute("SELECT count(*) FROM packages").fetchone()[0] == 0
+    dossier = load(box, dossier_code)
+    assert (dossier["state"], dossier["version"]) == ("draft", 2)
