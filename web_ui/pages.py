@@ -12,13 +12,16 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from device.catalog import pages as editing
+from device.catalog.documents import document_with_count, filled_fields, remove_empty_document
 from device.db.pages import manual_quad_of, page_by_id, page_place
 from device.errors import InputError, NotFoundError, StateError
 from device.files import atomic_output
 from device.records.identifiers import doc_id
-from device.records.lifecycle import EDITABLE, DossierState, state_vi
+from device.records.lifecycle import EDITABLE, DossierState
 from web_ui.thumbs import cache_folder
-from web_ui.web import actor, api, box, json_error, t, wants_json
+from web_ui.web import (
+    actor, api, box, json_error, label, state_label, t, user_message, wants_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +56,12 @@ def _done(code: str, message: str, page_id: int | None = None) -> Any:
 
 
 def _refused(code: str, exc: InputError | StateError, page_id: int | None = None) -> Any:
-    """Answer a refused change (nothing was changed) with its Vietnamese reason."""
+    """Answer a refused change (nothing was changed) with its reason in the session's language
+    (JSON carries it as `message_vi`, the field the app's scripts show)."""
     if wants_json(None):
         return json_error(409 if isinstance(exc, StateError) else 400, type(exc).__name__,
-                          exc.message, exc.message_vi)
-    flash(exc.message_vi, "error")
+                          exc.message, user_message(exc))
+    flash(user_message(exc), "error")
     return redirect(_grid_url(code, page_id), 303)
 
 
@@ -82,11 +86,12 @@ def grid(code: str) -> Any:
         "pages/grid.html", code=code, groups=_groups(code, window), documents=window["documents"],
         total=window["total"], screen=window["screen"], screens=window["screens"],
         first=window["offset"] + 1, last=window["offset"] + len(window["pages"]),
-        editable=state in EDITABLE, state_label=state_vi(state))
+        editable=state in EDITABLE, state=state.value)
 
 
 def _groups(code: str, window: dict[str, Any]) -> list[dict[str, Any]]:
-    """The screen's pages grouped by document, in order."""
+    """The screen's pages grouped by document, with the documents left without pages that
+    this screen shows (so they can be merged or removed), in order."""
     counts = {document["seq"]: document["page_count"] for document in window["documents"]}
     groups: list[dict[str, Any]] = []
     for page in window["pages"]:
@@ -98,7 +103,9 @@ def _groups(code: str, window: dict[str, Any]) -> list[dict[str, Any]]:
                  if isinstance(flag, dict) and flag.get("flagged")]
         groups[-1]["pages"].append({**page, "flags": flags,
                                     "manual": manual_quad_of(page) is not None})
-    return groups
+    groups += [{"seq": document["seq"], "docId": doc_id(code, document["seq"]), "count": 0,
+                "first_position": 1, "pages": []} for document in window["empty"]]
+    return sorted(groups, key=lambda group: group["seq"])
 
 
 def _flag_text(key: str, flag: dict[str, Any]) -> str:
@@ -138,13 +145,61 @@ def split(code: str, page_id: int) -> Any:
     return _done(code, t("pages.split_done", doc=doc_id(code, seq)), page_id)
 
 
-@bp.post("/dossiers/<code>/documents/<int:seq>/merge")
+@bp.route("/dossiers/<code>/documents/<int:seq>/merge", methods=["GET", "POST"])
 def merge(code: str, seq: int) -> Any:
+    """GET asks first (naming both documents, or why it cannot be done); POST merges the
+    document the question was asked about."""
+    if request.method == "GET":
+        return _ask_about_document(code, seq, "merge")
     try:
-        into = editing.merge_document(box(), code, seq, actor=actor())
+        into = editing.merge_document(box(), code, seq, actor=actor(),
+                                      document_id=_opened_document())
     except (InputError, StateError) as exc:
         return _refused(code, exc)
     return _done(code, t("pages.merge_done", doc=doc_id(code, into)))
+
+
+@bp.route("/dossiers/<code>/documents/<int:seq>/remove", methods=["GET", "POST"])
+def remove(code: str, seq: int) -> Any:
+    """Remove a document left without pages, after asking."""
+    if request.method == "GET":
+        return _ask_about_document(code, seq, "remove")
+    try:
+        remove_empty_document(box(), code, seq, actor=actor(), document_id=_opened_document())
+    except (InputError, StateError) as exc:
+        return _refused(code, exc)
+    return _done(code, t("pages.remove_done", doc=doc_id(code, seq)))
+
+
+def _opened_document() -> int:
+    """The id of the document a confirmation was asked about (documents are renumbered)."""
+    value = request.form.get("document_id", "")
+    if not value.isdigit():
+        raise InputError("the form does not say which document it was opened on; open it again",
+                         message_vi=t("pages.form_stale"))
+    return int(value)
+
+
+def _ask_about_document(code: str, seq: int, action: str) -> Any:
+    """The question before merging or removing document `seq`, or why it cannot be done."""
+    dossier, document = document_with_count(box(), code, seq)
+    screen = request.args.get("screen", "1")
+    screen = screen if screen.isdigit() else "1"  # back to the grid screen it was asked from
+    filled = [label(spec) for spec in filled_fields(document)]
+    previous = document_with_count(box(), code, seq - 1)[1] if seq > 1 else None
+    blocked = ""
+    if DossierState(dossier["state"]) not in EDITABLE:
+        blocked = t("pages.locked", state=state_label(dossier["state"]))
+    elif action == "merge" and previous is None:
+        blocked = t("pages.merge_first")
+    elif action == "merge" and filled:
+        blocked = t("pages.merge_has_fields", doc=doc_id(code, seq), into=doc_id(code, seq - 1))
+    elif action == "remove" and document["page_count"]:
+        blocked = t("pages.remove_has_pages", doc=doc_id(code, seq), n=document["page_count"])
+    return render_template(
+        "pages/document.html", code=code, action=action, document=document,
+        docId=doc_id(code, seq), previous=previous, filled=filled, blocked=blocked,
+        into=doc_id(code, seq - 1) if previous else None, screen=screen)
 
 
 @bp.route("/dossiers/<code>/pages/<int:page_id>/delete", methods=["GET", "POST"])
@@ -174,7 +229,7 @@ def corners(code: str, page_id: int) -> Any:
         except (InputError, StateError) as exc:
             if wants_json(None):
                 return _refused(code, exc, page_id)
-            flash(exc.message_vi, "error")  # back to the editor, to correct them
+            flash(user_message(exc), "error")  # back to the editor, to correct them
             return redirect(url_for("pages.corners", code=code, page_id=page_id), 303)
         return _done(code, t("pages.corners_saved"), page_id)
     quad = editing.current_corners(page) or editing.detected_corners(box(), page, (width, height)) \
@@ -193,7 +248,7 @@ def _float_field(name: str) -> float:
         return float(value)
     except ValueError:
         raise InputError(f"{name} must be a number, not {value!r}",
-                         message_vi="Tọa độ góc phải là số.") from None
+                         message_vi=t("pages.bad_coordinate")) from None
 
 
 def _inset(width: int, height: int) -> list[list[float]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from device.catalog.corrections import (
@@ -15,9 +15,11 @@ from device.catalog.corrections import (
 from device.catalog.dossiers import approve, completeness_problems, load, move
 from device.db.pages import page_by_id
 from device.errors import InputError, NotFoundError, StateError, ValidationError
-from device.records.lifecycle import EDITABLE, DossierState, state_vi
-from web_ui.thumbs import thumbnail
-from web_ui.web import REVIEW_ROLES, actor, api, box, role_required, t
+from device.records.lifecycle import EDITABLE, DossierState
+from web_ui.thumbs import send_thumbnail, thumbnail
+from web_ui.web import (
+    REVIEW_ROLES, actor, api, box, problems_text, role_required, state_label, t, user_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +33,28 @@ def _page_at(pages: list[dict[str, Any]], n: int) -> dict[str, Any] | None:
     if not pages:
         return None
     if not 1 <= n <= len(pages):
-        raise NotFoundError(f"no page {n} in this dossier",
+        raise NotFoundError(f"this dossier has no page {n} (it has {len(pages)})",
                             message_vi=f"Hồ sơ không có trang {n} (có {len(pages)} trang).")
     return pages[n - 1]
 
 
-def _render(code: str, n: int, *, typed: str | None = None, error: str = "",
-            status: int = 200) -> Any:
+def _render(code: str, n: int, *, typed: str | None = None, typed_for: int | None = None,
+            error: str = "", status: int = 200) -> Any:
+    """The review screen at page n. `typed` (text a refused save kept) goes into the page's
+    correction box only when it was typed for that page (`typed_for`, default: the page shown);
+    else it is shown apart, read-only, so that saving cannot put it on another page."""
     dossier = load(box(), code)
     pages = review_pages(box(), dossier)
     current = _page_at(pages, n)
     state = DossierState(dossier["state"])
     text = page_text(box(), current) if current else None
+    own = typed is not None and current is not None and typed_for in (None, current["id"])
     return render_template(
-        "review/page.html", dossier=dossier, state=state.value, state_label=state_vi(state),
+        "review/page.html", dossier=dossier, state=state.value,
         n=n, total=len(pages), page=current, text=text,
         words=page_words(box(), current) if current else None,
-        shown_text=typed if typed is not None else (text.text if text else ""),
+        shown_text=typed if own else (text.text if text else ""),
+        unsaved=typed if typed is not None and not own else None,
         can_correct=bool(current) and may_correct(state.value, current_user.role),
         can_review=current_user.role in REVIEW_ROLES,
         reviewable=state is DossierState.IN_REVIEW, editable=state in EDITABLE,
@@ -71,15 +78,30 @@ def page(code: str, n: int) -> Any:
 
 @bp.post("/dossiers/<code>/review/<int:n>/text")
 def correct(code: str, n: int) -> Any:
-    current = _page_at(review_pages(box(), load(box(), code)), n)
+    """Save a page's corrected text, only onto the page it was typed for (the form names the
+    page and the OCR result it showed): pages moved or read again meanwhile refuse the save."""
+    pages = review_pages(box(), load(box(), code))
+    current = _page_at(pages, n)
     if current is None:
         raise NotFoundError(f"dossier {code} has no pages", message_vi="Hồ sơ chưa có trang nào.")
     typed = request.form.get("text", "")
+    posted = request.form.get("page_id", "")
+    if not posted.isdigit():
+        return _render(code, n, typed=typed, typed_for=-1, error=t("review.form_stale"),
+                       status=400)
+    page_id = int(posted)
+    if page_id != current["id"]:
+        now_at = next((i for i, page in enumerate(pages, start=1) if page["id"] == page_id), None)
+        if now_at is None:
+            return _render(code, n, typed=typed, typed_for=page_id, error=t("review.page_gone", n=n),
+                           status=409)
+        return _render(code, now_at, typed=typed, typed_for=page_id, status=409,
+                       error=t("review.page_moved", n=n, now=now_at))
     try:
-        outcome = correct_page_text(box(), current["id"], typed, actor=actor(),
-                                    role=current_user.role)
+        outcome = correct_page_text(box(), page_id, typed, actor=actor(), role=current_user.role,
+                                    made_on=request.form.get("ocr_words") or None)
     except (InputError, StateError) as exc:
-        return _render(code, n, typed=typed, error=exc.message_vi,
+        return _render(code, n, typed=typed, error=user_message(exc),
                        status=409 if isinstance(exc, StateError) else 400)
     flash(t(f"review.text_{outcome}", n=n), "info")
     return redirect(url_for("review.page", code=code, n=n), 303)
@@ -96,13 +118,12 @@ def approve_dossier(code: str) -> Any:
     try:
         state = approve(box(), code, actor=actor())
     except ValidationError as exc:
-        problems = "; ".join(f"{item.label_vi}: {item.problem_vi}" for item in exc.problems)
-        flash(t("dossiers.cannot_approve", problems=problems), "error")
+        flash(t("dossiers.cannot_approve", problems=problems_text(exc.problems)), "error")
         return _back(code)
     except StateError as exc:
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
         return _back(code)
-    flash(t("dossiers.moved", code=code, state=state_vi(DossierState(state))), "info")
+    flash(t("dossiers.moved", code=code, state=state_label(state)), "info")
     return redirect(url_for("dossiers.show", code=code), 303)
 
 
@@ -116,20 +137,18 @@ def return_dossier(code: str) -> Any:
     try:
         state = move(box(), code, "return", actor=actor(), comment=comment)
     except StateError as exc:
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
         return _back(code)
-    flash(t("dossiers.moved", code=code, state=state_vi(DossierState(state))), "info")
+    flash(t("dossiers.moved", code=code, state=state_label(state)), "info")
     return redirect(url_for("dossiers.show", code=code), 303)
 
 
 @bp.get("/pages/<int:page_id>/view.jpg")
 @api
 def page_image(page_id: int) -> Any:
-    """The page large enough to read on the review screen (cached like the thumbnails)."""
+    """The page large enough to read on the review screen, cached and sent like the thumbnails
+    (the browser asks again each time: a retake or a turn keeps the URL, not the picture)."""
     found = page_by_id(box().db, page_id)
     if found is None:
         raise NotFoundError(f"no page {page_id}", message_vi="Không có trang này.")
-    response = send_file(thumbnail(box(), found, VIEW_SIZE), mimetype="image/jpeg",
-                         conditional=True, max_age=60)
-    response.headers["Cache-Control"] = "private, max-age=60"
-    return response
+    return send_thumbnail(thumbnail(box(), found, VIEW_SIZE))

@@ -130,10 +130,17 @@ def _clean(text: Any) -> str:
     return cleaned
 
 
-def correct_page_text(box: Box, page_id: int, text: Any, *, actor: str, role: str) -> str:
+# `made_on` left out: the caller does not say which OCR result the text was typed against.
+_ANY_RESULT = object()
+
+
+def correct_page_text(box: Box, page_id: int, text: Any, *, actor: str, role: str,
+                      made_on: Any = _ANY_RESULT) -> str:
     """Keep `text` as the page's corrected text and index it for search. Text that only
     differs from the OCR's in spacing drops the correction instead. Returns "corrected",
-    "reverted" or "unchanged"."""
+    "reverted" or "unchanged". `made_on` is the OCR result (its word boxes' sha256, None for
+    none) the person read while typing: StateError, nothing saved, when the page has been
+    read again since (a retake, new corners, a turn)."""
     cleaned = _clean(text)
     with transaction(box.db):
         page = page_with_dossier(box.db, page_id)
@@ -143,6 +150,13 @@ def correct_page_text(box: Box, page_id: int, text: Any, *, actor: str, role: st
         if page["page_state"] != "processed":
             raise StateError(f"page {page_id} has not been read yet",
                              message_vi="Trang chưa được nhận dạng chữ (OCR) xong.")
+        if made_on is not _ANY_RESULT and made_on != page["hocr_sha256"]:
+            raise StateError(
+                f"page {page_id} was read again after the text was opened; nothing was saved: "
+                "check the new text and correct it again",
+                message_vi="Trang đã được xử lý lại (chụp lại, xoay hoặc chỉnh góc) sau khi bạn mở "
+                           "văn bản, nên văn bản OCR đã khác. Chưa lưu gì: hãy xem văn bản mới "
+                           "rồi sửa lại.")
         current = page_text(box, page)
         ocr = page["ocr_text"] or ""
         if " ".join(cleaned.split()) == " ".join(ocr.split()):

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from device.box import Box
+from device.catalog.documents import filled_fields, require_same_document
 from device.catalog.dossiers import load
 from device.db import pages as db_pages
 from device.db import records, transaction
@@ -112,16 +113,21 @@ def split_document(box: Box, page_id: int, *, file_code: str | None = None, acto
     return new_seq
 
 
-def merge_document(box: Box, file_code: str, seq: int, *, actor: str) -> int:
-    """Append document `seq`'s pages to the previous document and remove it (its fields are
-    kept in the audit event; later documents move one seq down). Returns the previous seq."""
+def merge_document(box: Box, file_code: str, seq: int, *, actor: str,
+                   document_id: int | None = None) -> int:
+    """Append document `seq`'s pages to the previous document and remove it; later documents
+    move one seq down. Refused while it holds TT05 fields (merging would drop them: a person
+    moves or clears them first) and, with `document_id`, when `seq` is no longer the document
+    a person opened. Returns the previous seq."""
     with transaction(box.db):
         dossier = load(box, file_code)
         lifecycle.require_editable(dossier["state"])
         document = _document(box, dossier["id"], seq, file_code)
+        require_same_document(document, document_id, doc_id(file_code, seq))
         if seq == 1:
             raise StateError("the first document has none before it to merge into",
                              message_vi="Tài liệu đầu tiên không có tài liệu nào phía trước để gộp vào.")
+        _require_no_fields(document, doc_id(file_code, seq), doc_id(file_code, seq - 1))
         previous = _document(box, dossier["id"], seq - 1, file_code)
         moved = db_pages.page_ids_of(box.db, document["id"])
         db_pages.place_pages(box.db, previous["id"],
@@ -134,6 +140,21 @@ def merge_document(box: Box, file_code: str, seq: int, *, actor: str) -> int:
     log.info("%s merged into %s (%d pages)", doc_id(file_code, seq), doc_id(file_code, seq - 1),
              len(moved))
     return seq - 1
+
+
+def _require_no_fields(document: dict[str, Any], identifier: str, into: str) -> None:
+    filled = filled_fields(document)
+    if filled:
+        english = ", ".join(spec.label_en for spec in filled)
+        raise StateError(
+            f"{identifier} holds fields ({english}) that merging would drop; move them to {into} "
+            f"or clear them first", message_en=f"Document {identifier} has details filled in "
+            f"({english}); merging would lose them, so nothing was merged. Copy what is needed "
+            f"to {into}, clear them in {identifier}, then merge.",
+            message_vi=f"Tài liệu {identifier} đã có thông tin: "
+                       f"{', '.join(spec.label_vi for spec in filled)}. Gộp sẽ làm mất các thông "
+                       f"tin này nên chưa gộp. Hãy chép những gì cần sang tài liệu {into}, xóa "
+                       f"chúng khỏi tài liệu {identifier} rồi gộp lại.")
 
 
 def _reprocess(box: Box, page_id: int) -> None:
@@ -281,9 +302,24 @@ def page_window(box: Box, file_code: str, screen: int, per_screen: int) -> dict[
     screens = max(1, -(-total // per_screen))
     screen = min(max(screen, 1), screens)
     offset = (screen - 1) * per_screen
-    return {"dossier": dossier, "documents": records.documents_of(box.db, dossier["id"]),
+    documents = records.documents_of(box.db, dossier["id"])
+    return {"dossier": dossier, "documents": documents,
             "pages": db_pages.dossier_pages(box.db, dossier["id"], offset, per_screen),
+            "empty": _empty_on_screen(documents, screen, per_screen),
             "total": total, "screen": screen, "screens": screens, "offset": offset}
+
+
+def _empty_on_screen(documents: list[dict[str, Any]], screen: int,
+                     per_screen: int) -> list[dict[str, Any]]:
+    """The documents without pages that a grid screen shows: each on the screen of the last
+    page before it (the first screen when no page comes before it), so it can be fixed."""
+    shown, before = [], 0
+    for document in documents:
+        anchor = (before - 1) // per_screen + 1 if before else 1
+        if not document["page_count"] and anchor == screen:
+            shown.append(document)
+        before += document["page_count"]
+    return shown
 
 
 def reading_index(box: Box, page_id: int) -> int:
@@ -314,3 +350,40 @@ def detected_corners(box: Box, page: dict[str, Any], size: tuple[int, int]) -> l
         return None
     scale = size[0] / small.shape[1]
     return [[round(float(x) * scale, 1), round(float(y) * scale, 1)] for x, y in found.quad]
+
+
+def restore_page(box: Box, deleted_id: int, *, actor: str) -> dict[str, Any]:
+    """Put a deleted page (`deleted_pages.id`) back at the end of its document, or of the
+    dossier's last document when its own is gone, with its text correction; only while the
+    dossier is editable. A page that was not processed is queued again. Returns its place."""
+    # Imported here so that this function stays one self-contained addition to the module.
+    from device.catalog.corrections import searchable_text
+    from device.db.search import index_page_text
+
+    with transaction(box.db):
+        kept = db_pages.deleted_page(box.db, deleted_id)
+        if kept is None:
+            raise NotFoundError(f"no deleted page {deleted_id}",
+                                message_vi="Không có trang đã xóa này để khôi phục.")
+        dossier = records.dossier_by_id(box.db, kept["dossier_id"])
+        lifecycle.require_editable(dossier["state"])
+        documents = records.documents_of(box.db, dossier["id"])
+        own = [d for d in documents if d["id"] == kept["page"]["document_id"]]
+        document_id = own[0]["id"] if own else documents[-1]["id"] if documents else \
+            db_pages.insert_document_at(box.db, dossier["id"], 1)
+        page_id = db_pages.put_back_page(box.db, deleted_id, document_id)
+        page = db_pages.page_by_id(box.db, page_id)
+        if page["state"] == "processed":
+            index_page_text(box.db, page_id, searchable_text(
+                box, page_id, page["ocr_text"] or "", page["hocr_sha256"]))
+        else:
+            _reprocess(box, page_id)
+        place = db_pages.page_place(box.db, page_id)
+        record_event(box.db, actor, "page.restore", "page", page_id, {
+            "docId": doc_id(place["file_code"], place["document_seq"]),
+            "position": place["position"], "deletedId": deleted_id,
+            "formerId": kept["page_id"], "captureId": page["capture_id"],
+            "correction": kept["page"].get("text_correction") is not None})
+    log.info("page %d put back at %s position %d (deleted page %d)", page_id,
+             doc_id(place["file_code"], place["document_seq"]), place["position"], deleted_id)
+    return place

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from device.db.text_corrections import correction_of, restore_correction
 from device.db.timeutil import now
 from device.records.sheets import Side, assign_sheets
 
@@ -139,15 +140,17 @@ def fingerprint_before(db: Database, document_id: int, position: int) -> str | N
 
 def replace_capture(db: Database, page_id: int, capture_id: int) -> int | None:
     """A retake: `capture_id` becomes the page's source (one whole frame) and what was made
-    from the old one (master, QC, OCR text) is cleared, so the page waits to be processed
-    again; its id, position, side and document stay. Returns the capture it replaced (kept,
-    like every raw capture), None when there is no such page. Call it in the transaction that
-    re-queues the page and drops its text from the index."""
+    from or set on the old one (master, QC, OCR text, the operator's turn and hand-set
+    corners) is cleared, so the page waits to be processed again; its id, position, side and
+    document stay. Returns the capture it replaced (kept, like every raw capture), None when
+    there is no such page. Call it in the transaction that re-queues the page and drops its
+    text from the index."""
     row = db.conn.execute("SELECT capture_id FROM pages WHERE id = ?", (page_id,)).fetchone()
     if row is None:
         return None
     db.conn.execute(
-        "UPDATE pages SET capture_id = ?, frame = 0, region = NULL, state = 'new', error = NULL,"
+        "UPDATE pages SET capture_id = ?, frame = 0, region = NULL, rotation = 0,"
+        " manual_quad = NULL, state = 'new', error = NULL,"
         " master_sha256 = NULL, ocr_image_sha256 = NULL, hocr_sha256 = NULL, qc_flags = '{}',"
         " blank = 0, dpi = NULL, ocr_text = NULL, ocr_confidence = NULL, ocr_engine = NULL,"
         " ocr_model_sha256 = NULL, updated_at = ? WHERE id = ?", (capture_id, now(), page_id))
@@ -275,18 +278,52 @@ def set_page_edit(db: Database, page_id: int, *, rotation: int | None = None,
 
 
 def remove_page(db: Database, page_id: int, dossier_id: int, actor: str) -> dict[str, Any]:
-    """Take a page out of its document: its row is kept in `deleted_pages` (the raw capture
-    stays, so it can be put back), its search entry and job go. Returns the kept row. The
+    """Take a page out of its document: its row, with its text correction (which the page
+    row's deletion cascades to), is kept in `deleted_pages` (the raw capture stays, so it can
+    be put back: `put_back_page`), its search entry and job go. Returns the kept page row. The
     caller places the document's remaining pages."""
     row = next(iter(db.query("SELECT * FROM pages WHERE id = ?", [page_id])))
+    kept = {**row, "text_correction": correction_of(db, page_id)}
     db.conn.execute(
         "INSERT INTO deleted_pages (page_id, capture_id, dossier_id, page, deleted_by, deleted_at)"
         " VALUES (?, ?, ?, ?, ?, ?)", (page_id, row["capture_id"], dossier_id,
-                                      json.dumps(row, ensure_ascii=False), actor, now()))
+                                      json.dumps(kept, ensure_ascii=False), actor, now()))
     db.conn.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
     db.conn.execute("DELETE FROM jobs WHERE subject = ?", (f"page:{page_id}",))
     db.conn.execute("DELETE FROM pages WHERE id = ?", (page_id,))
     return row
+
+
+def deleted_page(db: Database, deleted_id: int) -> dict[str, Any] | None:
+    """A deleted page as `remove_page` kept it (`page`: its row and `text_correction`)."""
+    rows = list(db.query("SELECT * FROM deleted_pages WHERE id = ?", [deleted_id]))
+    return {**rows[0], "page": json.loads(rows[0]["page"])} if rows else None
+
+
+def put_back_page(db: Database, deleted_id: int, document_id: int) -> int:
+    """Put a deleted page back as the last page of `document_id`, with its text correction,
+    and forget it as deleted; returns its id: its old one unless a new page took that id
+    meanwhile. The caller checks the document belongs to the page's dossier."""
+    kept = deleted_page(db, deleted_id)
+    if kept is None:
+        raise ValueError(f"no deleted page {deleted_id}")
+    row = dict(kept["page"])
+    correction = row.pop("text_correction", None)
+    columns = [info[1] for info in db.conn.execute("PRAGMA table_info(pages)")]
+    if db.conn.execute("SELECT 1 FROM pages WHERE id = ?", (row["id"],)).fetchone():
+        columns.remove("id")  # SQLite reuses the highest id: a page added since may hold it
+    last = db.conn.execute("SELECT coalesce(max(position), 0) FROM pages WHERE document_id = ?",
+                           (document_id,)).fetchone()[0]
+    row |= {"document_id": document_id, "position": last + 1, "sheet": 1, "updated_at": now()}
+    names = [column for column in columns if column in row]
+    page_id = int(db.conn.execute(
+        f"INSERT INTO pages ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        [row[column] for column in names]).lastrowid)
+    renumber_sheets(db, document_id)
+    if correction is not None:
+        restore_correction(db, page_id, correction)
+    db.conn.execute("DELETE FROM deleted_pages WHERE id = ?", (deleted_id,))
+    return page_id
 
 
 def dossier_pages(db: Database, dossier_id: int, offset: int, limit: int) -> list[dict[str, Any]]:

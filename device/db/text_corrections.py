@@ -26,6 +26,16 @@ def store_correction(db: Database, page_id: int, text: str, ocr_words_sha256: st
         (page_id, text, ocr_words_sha256, actor, now()))
 
 
+def restore_correction(db: Database, page_id: int, correction: dict[str, Any]) -> None:
+    """Put back a correction kept with a deleted page (`correction_of`'s row), as it was:
+    the same text, OCR result, author and time."""
+    db.conn.execute(
+        "INSERT INTO page_text_corrections (page_id, text, ocr_words_sha256, corrected_by,"
+        " corrected_at) VALUES (?, ?, ?, ?, ?)",
+        (page_id, correction["text"], correction["ocr_words_sha256"],
+         correction["corrected_by"], correction["corrected_at"]))
+
+
 def drop_correction(db: Database, page_id: int) -> bool:
     """Forget the page's correction (its OCR text applies again); False if it had none."""
     return db.conn.execute("DELETE FROM page_text_corrections WHERE page_id = ?",

@@ -40,6 +40,22 @@ def text_of(answer) -> str:
     return answer.get_data(as_text=True)
 
 
+def asked(session, code: str, seq: int, action: str) -> tuple[str, str | None]:
+    """The confirmation page of merging or removing document `seq`, and the document id its
+    form carries (None when it offers no confirmation)."""
+    page = text_of(session.get(f"/dossiers/{code}/documents/{seq}/{action}"))
+    found = re.search(r'name="document_id" value="(\d+)"', page)
+    return page, found.group(1) if found else None
+
+
+def confirm(session, code: str, seq: int, action: str):
+    """Ask, then confirm, as the operator does; follows to the grid."""
+    _page, opened = asked(session, code, seq, action)
+    assert opened, f"no confirmation offered to {action} document {seq}"
+    return session.post(f"/dossiers/{code}/documents/{seq}/{action}", {"document_id": opened},
+                        follow_redirects=True)
+
+
 def test_the_dossier_page_links_to_a_grid_grouped_by_document(login, box, dossier_code, pages):
     session = login("operator")
     assert f'href="/dossiers/{dossier_code}/pages"' in text_of(session.get(f"/dossiers/{dossier_code}"))
@@ -105,7 +121,7 @@ def test_split_then_merge(login, box, dossier_code, pages):
     answer = session.post(f"{grid_url(dossier_code)}/{first[1]}/split", follow_redirects=True)
     assert f"Đã tách thành tài liệu mới {dossier_code}.2" in text_of(answer)
     assert layout(box, dossier_code) == [first[:1], first[1:], second]
-    answer = session.post(f"/dossiers/{dossier_code}/documents/2/merge", follow_redirects=True)
+    answer = confirm(session, dossier_code, 2, "merge")
     assert f"Đã gộp vào tài liệu {dossier_code}.1" in text_of(answer)
     assert layout(box, dossier_code) == [first, second]
     assert [e["action"] for e in events_for(box.db, "document")][-2:] == [
@@ -194,3 +210,88 @@ def test_a_thousand_page_dossier_shows_one_bounded_screen(login, box, dossier_co
     assert last.count("/thumb.jpg") == 1000 % PER_SCREEN
     assert f'data-page-id="{ids[-1]}"' in last and f'data-page-id="{ids[0]}"' not in last
     assert 'rel="next"' not in last and 'rel="prev"' in last
+
+
+def test_merge_asks_first_and_merges_the_document_it_asked_about(login, box, dossier_code, pages):
+    first, second = pages
+    session = login("operator")
+    grid = text_of(session.get(grid_url(dossier_code)))
+    assert f'id="merge-2" data-document-seq="2" href="/dossiers/{dossier_code}/documents/2/merge?screen=1"' in grid
+    question, opened = asked(session, dossier_code, 2, "merge")
+    assert f"Gộp tài liệu {dossier_code}.2 (2 trang) vào cuối tài liệu {dossier_code}.1 (3 trang)?" \
+        in question
+    assert layout(box, dossier_code) == [first, second]  # asking changed nothing
+    from device.catalog.pages import split_document
+    split_document(box, first[1], actor="web:other")  # another clerk: document 2 is now 3
+    stale = session.post(f"/dossiers/{dossier_code}/documents/2/merge", {"document_id": opened},
+                         follow_redirects=True)
+    assert "không còn là tài liệu bạn đã mở" in text_of(stale)
+    assert layout(box, dossier_code) == [first[:1], first[1:], second]
+    no_id = session.post(f"/dossiers/{dossier_code}/documents/2/merge", follow_redirects=True)
+    assert "Biểu mẫu đã cũ" in text_of(no_id)
+    assert layout(box, dossier_code) == [first[:1], first[1:], second]
+    assert [e["action"] for e in events_for(box.db, "document")][-1] == "document.split"
+
+
+def test_a_document_with_fields_is_not_merged_and_the_fields_are_named(login, box, dossier_code,
+                                                                       pages):
+    from device.catalog.documents import set_document_fields
+
+    set_document_fields(box, f"{dossier_code}.2", {"subject": "Về việc cấp đất",
+                                                   "codeNumber": "15"}, actor="test")
+    session = login("operator")
+    question, opened = asked(session, dossier_code, 2, "merge")
+    assert opened is None and 'id="pg-merge-confirm"' not in question
+    assert "<li>Trích yếu nội dung</li>" in question and "<li>Số của tài liệu</li>" in question
+    assert f'href="/dossiers/{dossier_code}/documents/2/edit"' in question
+    document_id = records.documents_of(
+        box.db, records.dossier_by_code(box.db, dossier_code)["id"])[1]["id"]
+    forced = session.post(f"/dossiers/{dossier_code}/documents/2/merge",
+                          {"document_id": str(document_id)}, follow_redirects=True)
+    assert f"Tài liệu {dossier_code}.2 đã có thông tin: Số của tài liệu, Trích yếu nội dung" \
+        in text_of(forced)
+    assert layout(box, dossier_code) == list(pages)
+    assert events_for(box.db, "document")[-1]["action"] == "document.update"
+
+
+def test_an_empty_document_is_shown_and_can_be_removed(login, box, dossier_code, pages):
+    from device.catalog.documents import new_document
+    from device.catalog.dossiers import load
+
+    first, second = pages
+    for page_id in second:  # document 2 left empty by moving its pages away
+        login("operator").post(f"{grid_url(dossier_code)}/{page_id}/move",
+                               {"document": "1", "position": "99"})
+    new_document(box, load(box, dossier_code), actor="test")  # document 3, empty too
+    session = login("operator")
+    grid = text_of(session.get(grid_url(dossier_code)))
+    assert grid.count('class="pg-doc"') == 3
+    assert 'id="empty-2"' in grid and 'id="empty-3"' in grid
+    assert f'id="remove-2" data-document-seq="2" href="/dossiers/{dossier_code}/documents/2/remove?screen=1"' in grid
+    assert 'id="merge-2"' in grid and 'id="remove-1"' not in grid
+    answer = confirm(session, dossier_code, 2, "remove")
+    assert f"Đã bỏ tài liệu trống {dossier_code}.2" in text_of(answer)
+    assert layout(box, dossier_code) == [first + second, []]  # document 3 is now 2
+    event = events_for(box.db, "document")[-1]
+    assert (event["action"], event["actor"]) == ("document.remove", "web:operator")
+    refused, opened = asked(session, dossier_code, 1, "remove")
+    assert opened is None and "chỉ bỏ được tài liệu không có trang nào" in refused
+    assert "Đã bỏ tài liệu trống" in text_of(confirm(session, dossier_code, 2, "remove"))
+    assert layout(box, dossier_code) == [first + second]
+
+
+def test_an_english_session_sees_the_grid_and_its_refusals_in_english(login, box, dossier_code,
+                                                                      pages):
+    session = login("operator")
+    session.post("/language", {"language": "en", "next": "/"})
+    move_dossier(box, dossier_code, "submit", actor="test")
+    grid = text_of(session.get(grid_url(dossier_code)))
+    locked = re.search(r'id="pg-locked">([^<]*)<', grid).group(1)
+    assert locked.startswith("The dossier is ") and "đang" not in locked
+    answer = session.post(f"{grid_url(dossier_code)}/{pages[0][0]}/rotate", {"degrees": "90"},
+                          follow_redirects=True)
+    assert "mở lại" not in text_of(answer) and "reopen" in text_of(answer).lower()
+    scripted = session.client.post(f"{grid_url(dossier_code)}/{pages[0][0]}/move",
+                                   data={"document": "1", "position": "2"},
+                                   headers={"X-CSRFToken": session.token, "Accept": "application/json"})
+    assert scripted.status_code == 409 and "mở lại" not in scripted.get_json()["message_vi"]

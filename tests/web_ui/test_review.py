@@ -9,6 +9,7 @@ from io import BytesIO
 
 from PIL import Image
 
+from device.catalog.corrections import page_text
 from device.catalog.describe import dossier_json
 from device.catalog.documents import set_document_fields
 from device.catalog.dossiers import move, set_dossier_fields
@@ -28,6 +29,20 @@ def review_path(code: str, n: int = 1) -> str:
 
 def text_path(code: str, n: int = 1) -> str:
     return f"/dossiers/{code}/review/{n}/text"
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="(page_id|ocr_words)" value="([^"]*)">')
+
+
+def opened_form(session, code: str, n: int = 1) -> dict[str, str]:
+    """The hidden fields of page n's correction form as the screen shows it now."""
+    page = session.get(review_path(code, n)).get_data(as_text=True)
+    return dict(_HIDDEN.findall(page))
+
+
+def save_text(session, code: str, text: str, n: int = 1, form: dict[str, str] | None = None):
+    """Post a correction of page n from its form (opened now unless `form` is given)."""
+    return session.post(text_path(code, n), {**(opened_form(session, code, n) if form is None else form), "text": text})
 
 
 def ready(box, code) -> None:
@@ -67,7 +82,7 @@ def test_a_correction_is_saved_and_found_by_search_with_and_without_tone_marks(l
     session = login("operator")
     before = session.get("/search", query_string={"q": "dong tam"}).get_data(as_text=True)
     assert "Không tìm thấy" in before
-    answer = session.post(text_path(dossier_code), {"text": CORRECTED})
+    answer = save_text(session, dossier_code, CORRECTED)
     assert answer.status_code == 303 and answer.headers["Location"] == review_path(dossier_code)
     shown = session.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Đã lưu văn bản sửa của trang 1" in shown and 'id="review-corrected-by"' in shown
@@ -89,7 +104,7 @@ def test_ocr_text_with_markup_is_shown_escaped(login, box, dossier_code, page_pn
     escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
     assert f'data-confidence="30" title="Độ tin cậy: 30%">{escaped}</mark>' in page
     assert "<title>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; (30)</title>" in page
-    session.post(text_path(dossier_code), {"text": f"Sửa {SCRIPT}"})
+    save_text(session, dossier_code, f"Sửa {SCRIPT}")
     page = session.get(review_path(dossier_code)).get_data(as_text=True)
     assert SCRIPT not in page and f">Sửa {escaped}</textarea>" in page
 
@@ -107,7 +122,7 @@ def test_an_operator_cannot_approve_or_return_but_reads_the_review(login, box, d
     with session.get(f"/pages/{page_by_id(box.db, 1)['id']}/view.jpg") as image:
         assert image.status_code == 200
     assert dossier_json(box, dossier_code)["state"] == "in_review"
-    refused = session.post(text_path(dossier_code), {"text": CORRECTED})
+    refused = save_text(session, dossier_code, CORRECTED)
     assert refused.status_code == 409  # not 403: the lifecycle refuses, with the reason
     assert "chỉ người kiểm duyệt được sửa văn bản" in refused.get_data(as_text=True)
     assert f">{CORRECTED}</textarea>" in refused.get_data(as_text=True)  # what was typed is kept
@@ -118,13 +133,13 @@ def test_a_reviewer_corrects_in_review_and_approves(login, box, dossier_code, pa
     session = login("reviewer")
     page = session.get(review_path(dossier_code)).get_data(as_text=True)
     assert 'id="review-approve-button"' in page and 'id="review-save"' in page
-    assert session.post(text_path(dossier_code), {"text": CORRECTED}).status_code == 303
+    assert save_text(session, dossier_code, CORRECTED).status_code == 303
     answer = session.post(f"/dossiers/{dossier_code}/review/approve", {"n": "1"})
     assert answer.status_code == 303 and answer.headers["Location"] == f"/dossiers/{dossier_code}"
     assert dossier_json(box, dossier_code)["state"] == "approved"
     assert [e["actor"] for e in events_for(box.db, "dossier") if e["action"] == "dossier.approve"] == [
         "web:reviewer"]
-    after = session.post(text_path(dossier_code), {"text": "khác"})
+    after = save_text(session, dossier_code, "khác")
     assert after.status_code == 409 and "hãy mở lại để sửa" in after.get_data(as_text=True)
     assert [e["actor"] for e in events_for(box.db, "page", page_id)
             if e["action"] == "page.text_corrected"] == ["web:reviewer"]
@@ -162,8 +177,7 @@ def test_a_return_needs_a_comment_and_the_comment_is_in_the_audit_trail(login, b
     assert returned["actor"] == "web:reviewer"
     assert returned["details"]["comment"] == "Trang 1 mờ, chụp lại"
     # Returned: the operator may correct again.
-    assert login("operator").post(text_path(dossier_code),
-                                  {"text": CORRECTED}).status_code == 303
+    assert save_text(login("operator"), dossier_code, CORRECTED).status_code == 303
 
 
 def test_pages_are_walked_in_order_with_previous_and_next(login, box, dossier_code, page_png):
@@ -260,3 +274,96 @@ def test_the_dossier_page_says_why_packaging_failed(login, box, dossier_code, pa
     assert 'data-state="failed"' in page
     assert re.search(r"Đóng gói lỗi: [^<]*master [0-9a-f]{64} is missing", page), page
     assert dossier_json(box, dossier_code)["state"] == "approved"
+
+
+def corrections_on(box, page_id: int) -> list[dict]:
+    return [e for e in events_for(box.db, "page", page_id) if e["action"] == "page.text_corrected"]
+
+
+def test_a_correction_is_not_saved_onto_a_page_moved_into_its_place(login, box, dossier_code,
+                                                                     page_png):
+    from device.catalog.pages import move_page
+
+    first = processed_page(box, dossier_code, page_png)
+    second = processed_page(box, dossier_code, page_png)
+    move_page(box, second, position=1, document_seq=1, actor="test")  # one document, two pages
+    session = login("operator")
+    form = opened_form(session, dossier_code, 1)
+    assert form["page_id"] == str(second)
+    move_page(box, first, position=1, actor="web:other")  # another clerk reorders meanwhile
+    refused = save_text(session, dossier_code, CORRECTED, form=form)
+    assert refused.status_code == 409
+    shown = refused.get_data(as_text=True)
+    assert "trang bạn sửa nay là trang 2, không còn là trang 1" in shown
+    assert f">{CORRECTED}</textarea>" in shown  # what was typed is kept, on its own page
+    assert f'name="page_id" value="{second}"' in shown
+    assert page_text(box, page_by_id(box.db, first)).corrected is None
+    assert page_text(box, page_by_id(box.db, second)).corrected is None
+    assert corrections_on(box, first) == corrections_on(box, second) == []
+
+
+def test_a_correction_is_not_saved_when_the_page_was_read_again(login, box, dossier_code,
+                                                                page_png):
+    page_id = processed_page(box, dossier_code, page_png)
+    session = login("operator")
+    form = opened_form(session, dossier_code)
+    assert form["ocr_words"] == page_by_id(box.db, page_id)["hocr_sha256"]
+    processed_page(box, dossier_code, page_png, ocr_result([[("Quyết", 95.0), ("định", 90.0)]]),
+                   page_id=page_id)  # a retake read meanwhile
+    refused = save_text(session, dossier_code, CORRECTED, form=form)
+    assert refused.status_code == 409
+    shown = refused.get_data(as_text=True)
+    assert "Trang đã được xử lý lại" in shown and f">{CORRECTED}</textarea>" in shown
+    assert page_text(box, page_by_id(box.db, page_id)).corrected is None
+    assert corrections_on(box, page_id) == []
+
+
+def test_a_correction_of_a_deleted_page_is_kept_apart_and_saved_nowhere(login, box, dossier_code,
+                                                                        page_png):
+    from device.catalog.pages import delete_page, move_page
+
+    first = processed_page(box, dossier_code, page_png)
+    second = processed_page(box, dossier_code, page_png)
+    move_page(box, second, position=2, document_seq=1, actor="test")
+    session = login("operator")
+    form = opened_form(session, dossier_code)
+    delete_page(box, first, actor="web:other")
+    refused = save_text(session, dossier_code, CORRECTED, form=form)
+    assert refused.status_code == 409
+    shown = refused.get_data(as_text=True)
+    assert "Trang bạn sửa không còn trong hồ sơ" in shown
+    assert re.search(r'id="review-unsaved-text" rows="6" readonly>' + re.escape(CORRECTED), shown)
+    assert f">{CORRECTED}</textarea>" not in shown.split('id="review-correct"')[1]
+    assert page_text(box, page_by_id(box.db, second)).corrected is None
+    assert save_text(session, dossier_code, CORRECTED, form={}).status_code == 400  # no page named
+
+
+def test_the_review_image_is_asked_for_again_and_changes_with_the_page(login, box, dossier_code,
+                                                                       page_png, tmp_path):
+    page_id = processed_page(box, dossier_code, page_png)
+    session = login("operator")
+    with session.get(f"/pages/{page_id}/view.jpg") as first:
+        assert first.status_code == 200 and "no-cache" in first.headers["Cache-Control"]
+        assert "max-age=60" not in first.headers["Cache-Control"]
+        etag = first.headers["ETag"]
+    with session.get(f"/pages/{page_id}/view.jpg", headers={"If-None-Match": etag}) as again:
+        assert again.status_code == 304
+    retaken = tmp_path / "retaken.png"
+    Image.new("RGB", (320, 452), "gray").save(retaken)
+    processed_page(box, dossier_code, retaken, page_id=page_id)  # a new master
+    with session.get(f"/pages/{page_id}/view.jpg", headers={"If-None-Match": etag}) as after:
+        assert after.status_code == 200 and after.headers["ETag"] != etag
+
+
+def test_an_english_session_sees_the_review_in_english(login, box, dossier_code, page_png):
+    processed_page(box, dossier_code, page_png)
+    session = login("reviewer")
+    session.post("/language", {"language": "en", "next": "/"})
+    page = session.get(review_path(dossier_code)).get_data(as_text=True)
+    assert re.search(r'id="review-state">[A-Za-z ]+</span>', page)
+    assert "End date: is required to approve" in page and "bắt buộc" not in page
+    answer = session.post(f"/dossiers/{dossier_code}/review/approve", {"n": "1"},
+                          follow_redirects=True)
+    shown = answer.get_data(as_text=True)
+    assert "Subject: is required to approve" in shown
+    assert "Trích yếu" not in shown and "bắt buộc" not in shown

@@ -20,7 +20,7 @@ function linkWordsAndBoxes(root) {
 function setupReview(root) {
   const text = document.getElementById("review-text");
   const form = document.getElementById("review-correct");
-  let dirty = false;
+  let dirty = Boolean(document.getElementById("review-error"));  // a refused save's text is unsaved
   if (text && !text.readOnly) {
     text.addEventListener("input", () => { dirty = true; });
     form.addEventListener("submit", () => { dirty = false; });

@@ -63,6 +63,30 @@ VI = {
     "pages.move_failed": "Không chuyển được trang.",
     "pages.bad_number": "Vị trí và số tài liệu phải là số nguyên.",
     "pages.qc_other": "Cần kiểm tra ({key})",
+    "pages.bad_coordinate": "Tọa độ góc phải là số.",
+    "pages.document_empty": "Tài liệu này không còn trang nào. Hãy bỏ tài liệu, gộp nó vào tài liệu "
+                            "trước, hoặc kéo trang vào đây.",
+    "pages.remove": "Bỏ tài liệu trống",
+    "pages.remove_title": "Bỏ tài liệu trống {doc}?",
+    "pages.remove_question": "Bỏ tài liệu {doc}? Tài liệu này không có trang nào; các tài liệu sau "
+                             "nó sẽ được đánh số lại.",
+    "pages.remove_confirm": "Bỏ tài liệu",
+    "pages.remove_done": "Đã bỏ tài liệu trống {doc}; các tài liệu sau đã được đánh số lại.",
+    "pages.remove_has_pages": "Tài liệu {doc} còn {n} trang: chỉ bỏ được tài liệu không có trang "
+                              "nào. Hãy gộp nó vào tài liệu trước hoặc chuyển các trang đi.",
+    "pages.remove_fields_kept": "Các thông tin này vẫn được ghi lại trong nhật ký thao tác.",
+    "pages.merge_title": "Gộp tài liệu {doc} vào tài liệu trước?",
+    "pages.merge_question": "Gộp tài liệu {doc} ({n} trang) vào cuối tài liệu {into} ({m} trang)? "
+                            "Tài liệu {doc} sẽ không còn; các tài liệu sau nó sẽ được đánh số lại.",
+    "pages.merge_confirm": "Gộp tài liệu",
+    "pages.merge_first": "Tài liệu đầu tiên không có tài liệu nào phía trước để gộp vào.",
+    "pages.merge_has_fields": "Chưa gộp được: gộp sẽ làm mất các thông tin đã nhập của tài liệu "
+                              "{doc}. Hãy chép những gì cần sang tài liệu {into}, xóa chúng khỏi "
+                              "tài liệu {doc} rồi gộp lại.",
+    "pages.filled": "Tài liệu {doc} đã có các thông tin:",
+    "pages.open_document": "Mở thông tin tài liệu {doc}",
+    "pages.form_stale": "Biểu mẫu đã cũ, không rõ là của tài liệu nào nên chưa làm gì. Hãy thử lại "
+                        "từ trang sắp xếp.",
 }
 
 EN = {
@@ -128,4 +152,29 @@ EN = {
     "pages.move_failed": "The page could not be moved.",
     "pages.bad_number": "Position and document number must be whole numbers.",
     "pages.qc_other": "Needs a look ({key})",
+    "pages.bad_coordinate": "Corner coordinates must be numbers.",
+    "pages.document_empty": "This document has no pages left. Remove it, merge it into the previous "
+                            "document, or drag pages here.",
+    "pages.remove": "Remove empty document",
+    "pages.remove_title": "Remove empty document {doc}?",
+    "pages.remove_question": "Remove document {doc}? It has no pages; the documents after it are "
+                             "numbered again.",
+    "pages.remove_confirm": "Remove document",
+    "pages.remove_done": "Empty document {doc} removed; the documents after it were renumbered.",
+    "pages.remove_has_pages": "Document {doc} still has {n} pages: only a document without pages "
+                              "can be removed. Merge it into the previous one or move its pages.",
+    "pages.remove_fields_kept": "These details stay recorded in the audit log.",
+    "pages.merge_title": "Merge document {doc} into the previous one?",
+    "pages.merge_question": "Merge document {doc} ({n} pages) onto the end of document {into} "
+                            "({m} pages)? Document {doc} goes away; the documents after it are "
+                            "numbered again.",
+    "pages.merge_confirm": "Merge documents",
+    "pages.merge_first": "The first document has none before it to merge into.",
+    "pages.merge_has_fields": "Cannot merge yet: merging would lose the details entered for "
+                              "document {doc}. Copy what is needed to document {into}, clear them "
+                              "in document {doc}, then merge.",
+    "pages.filled": "Document {doc} has these details filled in:",
+    "pages.open_document": "Open the details of document {doc}",
+    "pages.form_stale": "This form is out of date and does not say which document it was for, so "
+                        "nothing was done. Try again from the page grid.",
 }

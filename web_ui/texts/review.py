@@ -14,6 +14,13 @@ VI = {
     "documents.inherited": "Để trống thì tài liệu lấy theo hồ sơ:",
     "documents.needed": "Để duyệt, tài liệu này còn thiếu:",
     "documents.readonly": "Hồ sơ không còn ở trạng thái nháp hoặc bị trả lại nên không sửa được.",
+    "documents.form_stale": "Biểu mẫu đã cũ, không rõ là của tài liệu nào nên chưa lưu gì. Hãy mở "
+                            "lại tài liệu từ trang hồ sơ; những gì bạn đã gõ vẫn ở bên dưới.",
+    "documents.renumbered": "Trong lúc bạn sửa, có người đã tách hoặc gộp tài liệu: tài liệu bạn "
+                            "đang sửa nay là {now}, không còn là {doc}. Chưa lưu gì; hãy kiểm tra "
+                            "rồi bấm Lưu lại.",
+    "documents.gone": "Tài liệu bạn đang sửa không còn nữa (có người đã gộp hoặc bỏ nó) nên chưa "
+                      "lưu gì. Những gì bạn đã gõ vẫn ở bên dưới; {doc} bây giờ là tài liệu khác.",
     "review.open": "Kiểm duyệt",
     "review.title": "Kiểm duyệt hồ sơ {code}",
     "review.to_dossier": "Về trang hồ sơ",
@@ -43,6 +50,14 @@ VI = {
     "review.problems": "Còn {count} điều cần bổ sung trước khi duyệt",
     "review.decision": "Kết quả kiểm duyệt",
     "review.comment_needed": "Hãy ghi lý do trả lại (tối đa {limit} ký tự).",
+    "review.form_stale": "Biểu mẫu sửa văn bản đã cũ, không rõ là của trang nào nên chưa lưu gì. "
+                         "Văn bản bạn đã gõ ở bên dưới: hãy chép lại vào ô sửa rồi lưu.",
+    "review.page_moved": "Trong lúc bạn sửa, có người đã sắp xếp lại trang: trang bạn sửa nay là "
+                         "trang {now}, không còn là trang {n}. Chưa lưu gì; hãy xem lại rồi lưu.",
+    "review.page_gone": "Trang bạn sửa không còn trong hồ sơ (có người đã xóa hoặc chuyển nó đi) "
+                        "nên chưa lưu gì. Văn bản bạn đã gõ ở bên dưới; trang {n} bây giờ là một "
+                        "trang khác.",
+    "review.unsaved": "Văn bản bạn đã gõ (chưa lưu)",
 }
 
 EN = {
@@ -59,6 +74,15 @@ EN = {
     "documents.inherited": "Left empty, the document takes the dossier's:",
     "documents.needed": "To be approved, this document still needs:",
     "documents.readonly": "The dossier is no longer a draft or returned, so it cannot be changed.",
+    "documents.form_stale": "This form is out of date and does not say which document it was "
+                            "for, so nothing was saved. Open the document again from the dossier; "
+                            "what you typed is still below.",
+    "documents.renumbered": "Someone split or merged documents while you were editing: your "
+                            "document is now {now}, no longer {doc}. Nothing was saved; check it "
+                            "and save again.",
+    "documents.gone": "The document you were editing no longer exists (someone merged or removed "
+                      "it), so nothing was saved. What you typed is still below; {doc} is now "
+                      "another document.",
     "review.open": "Review",
     "review.title": "Review of dossier {code}",
     "review.to_dossier": "Back to the dossier",
@@ -88,4 +112,13 @@ EN = {
     "review.problems": "{count} things to complete before approval",
     "review.decision": "Review decision",
     "review.comment_needed": "Say why the dossier is returned (at most {limit} characters).",
+    "review.form_stale": "This correction form is out of date and does not say which page it was "
+                         "for, so nothing was saved. Your text is below: copy it into the box and "
+                         "save.",
+    "review.page_moved": "Someone rearranged the pages while you were correcting: your page is now "
+                         "page {now}, no longer page {n}. Nothing was saved; check it and save.",
+    "review.page_gone": "The page you corrected is no longer in this dossier (someone deleted or "
+                        "moved it), so nothing was saved. Your text is below; page {n} is now "
+                        "another page.",
+    "review.unsaved": "The text you typed (not saved)",
 }

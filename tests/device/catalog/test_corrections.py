@@ -205,3 +205,18 @@ def test_review_pages_follow_documents_then_positions(box, dossier_code, page_pn
     assert [(p["docId"], p["position"]) for p in pages] == [
         (f"{dossier_code}.1", 1), (f"{dossier_code}.1", 2), (f"{dossier_code}.1", 3),
         (f"{dossier_code}.2", 1)]
+
+
+def test_a_correction_made_on_an_earlier_ocr_result_is_refused(box, dossier_code, page_png):
+    page_id = processed_page(box, dossier_code, page_png)
+    opened_on = page_by_id(box.db, page_id)["hocr_sha256"]
+    processed_page(box, dossier_code, page_png, ocr_result([[("Quyết", 95.0)]]), page_id=page_id)
+    with pytest.raises(StateError) as refused:
+        correct_page_text(box, page_id, CORRECTED, actor="web:operator", role="operator",
+                          made_on=opened_on)
+    assert "Trang đã được xử lý lại" in refused.value.message_vi
+    assert page_text(box, page_by_id(box.db, page_id)).corrected is None
+    assert [e for e in events_for(box.db, "page", page_id) if e["action"].startswith("page.text")] == []
+    current = page_by_id(box.db, page_id)["hocr_sha256"]
+    assert correct_page_text(box, page_id, CORRECTED, actor="web:operator", role="operator",
+                             made_on=current) == "corrected"

@@ -248,3 +248,165 @@ def test_the_worker_turns_the_master_of_a_page_the_operator_rotated(box, dossier
         assert run_once(box, engine).processed == 1
     with Image.open(box.blobs.path(page_by_id(box.db, page_id)["master_sha256"])) as master:
         assert master.size == upright[::-1]  # turned a quarter, not undone by orientation
+
+
+def test_a_retake_drops_the_old_shots_turn_and_corners(box, dossier_code, two_docs):
+    from device.db import transaction
+    from device.db.pages import record_capture, replace_capture
+
+    page_id = two_docs[0][0]
+    rotate_page(box, page_id, 90, actor="web:an")
+    set_corners(box, page_id, [[10, 12], [300, 8], [310, 440], [5, 445]], actor="web:an")
+    old = page_by_id(box.db, page_id)
+    with transaction(box.db):  # what a retake does with its new shot (device.capture.retake)
+        shot = record_capture(box.db, raw_sha256=old["raw_sha256"], media_type="image/png",
+                              source="camera:test",
+                              dossier_id=records.dossier_by_code(box.db, dossier_code)["id"])
+        assert replace_capture(box.db, page_id, shot) == old["capture_id"]
+    page = page_for_processing(box.db, page_id)
+    assert (page["rotation"], page["manual_quad"], page["region"]) == (0, None, None)
+
+
+def _deleted_id(box, page_id: int) -> int:
+    return box.db.conn.execute("SELECT max(id) FROM deleted_pages WHERE page_id = ?",
+                               (page_id,)).fetchone()[0]
+
+
+def _read_and_corrected(box, page_id: int, corrected: str) -> None:
+    """The page as the worker leaves it, with a clerk's correction of that very OCR result."""
+    from device.db import transaction
+    from device.db.pages import finish_page
+    from device.db.search import index_page_text
+    from device.db.text_corrections import store_correction
+
+    words = "b" * 64
+    with transaction(box.db):
+        finish_page(box.db, page_id, master_sha256="a" * 64, ocr_image_sha256=None,
+                    hocr_sha256=words, dpi=300.0, qc_flags={}, blank=False, text="0uyet dinh",
+                    confidence=60.0, engine="tesseract", model_sha256="0" * 64)
+        store_correction(box.db, page_id, corrected, words, "web:lan")
+        index_page_text(box.db, page_id, corrected)
+
+
+def test_a_deleted_page_comes_back_last_in_its_document_with_its_correction(box, dossier_code,
+                                                                             two_docs):
+    from device.catalog.pages import restore_page
+    from device.db.text_corrections import correction_of
+
+    first, second = two_docs
+    _read_and_corrected(box, first[1], "Quyết định thành lập tổ dân phố Đồng Tâm")
+    corrected_before = correction_of(box.db, first[1])
+    delete_page(box, first[1], actor="web:an")
+    assert correction_of(box.db, first[1]) is None and search_pages(box.db, "dong tam") == []
+
+    place = restore_page(box, _deleted_id(box, first[1]), actor="web:an")
+
+    assert (place["id"], place["document_seq"], place["position"]) == (first[1], 1, 5)
+    assert layout(box, dossier_code) == [[first[0], *first[2:], first[1]], second]
+    assert correction_of(box.db, first[1]) == corrected_before  # same text, author and time
+    assert [hit["page_id"] for hit in search_pages(box.db, "dong tam")] == [first[1]]
+    page = page_by_id(box.db, first[1])
+    assert (page["state"], page["master_sha256"]) == ("processed", "a" * 64)
+    assert job_by_subject(box.db, PROCESS_PAGE, f"page:{first[1]}") is None  # nothing to redo
+    assert box.db.conn.execute("SELECT count(*) FROM deleted_pages").fetchone()[0] == 0
+    event = last_event(box, "page")
+    assert event["action"] == "page.restore" and event["actor"] == "web:an"
+    assert event["details"]["docId"] == f"{dossier_code}.1" and event["details"]["correction"]
+
+
+def test_a_page_whose_document_is_gone_comes_back_to_the_last_document(box, dossier_code,
+                                                                        two_docs, page_png):
+    from device.catalog.pages import restore_page
+
+    first, second = two_docs
+    own_document = page_by_id(box.db, second[1])["document_id"]
+    delete_page(box, second[1], actor="web:an")  # the highest id: a new page will take it
+    [newcomer] = [p["id"] for p in import_files(box, dossier_code, [page_png], actor="t").pages]
+    assert newcomer == second[1]
+    merge_document(box, dossier_code, 2, actor="web:an")  # the page's own document is gone
+
+    place = restore_page(box, _deleted_id(box, second[1]), actor="web:an")
+
+    assert place["id"] not in (*first, *second) and place["document_seq"] == 2
+    assert place["document_id"] != own_document
+    assert layout(box, dossier_code) == [first + second[:1], [newcomer, place["id"]]]
+    assert job_by_subject(box.db, PROCESS_PAGE, f"page:{place['id']}")["state"] == "queued"
+    assert last_event(box, "page")["details"]["formerId"] == second[1]
+
+
+def test_a_page_is_not_put_back_once_the_dossier_is_in_review(box, dossier_code, two_docs):
+    from device.catalog.pages import restore_page
+
+    first, _ = two_docs
+    delete_page(box, first[0], actor="web:an")
+    move_dossier(box, dossier_code, "submit", actor="test")
+    before = layout(box, dossier_code)
+    with pytest.raises(StateError) as refused:
+        restore_page(box, _deleted_id(box, first[0]), actor="web:an")
+    assert "mở lại" in refused.value.message_vi
+    assert layout(box, dossier_code) == before and page_by_id(box.db, first[0]) is None
+    with pytest.raises(NotFoundError):
+        restore_page(box, 987654, actor="web:an")
+
+
+def test_merge_refuses_a_document_with_fields_and_names_them(box, dossier_code, two_docs):
+    from device.catalog.documents import set_document_fields
+
+    set_document_fields(box, f"{dossier_code}.2", {"subject": "Về việc cấp đất"}, actor="test")
+    before = layout(box, dossier_code)
+    with pytest.raises(StateError) as refused:
+        merge_document(box, dossier_code, 2, actor="web:an")
+    assert "đã có thông tin: Trích yếu nội dung" in refused.value.message_vi
+    assert "Subject" in refused.value.english_for_people()
+    assert layout(box, dossier_code) == before
+    set_document_fields(box, f"{dossier_code}.2", {"subject": None}, actor="test")  # cleared
+    assert merge_document(box, dossier_code, 2, actor="web:an") == 1
+
+
+def test_merge_refuses_when_the_seq_names_another_document_than_the_one_opened(box, dossier_code,
+                                                                               two_docs):
+    first, second = two_docs
+    dossier = records.dossier_by_code(box.db, dossier_code)
+    opened = records.document_by_seq(box.db, dossier["id"], 2)["id"]
+    split_document(box, first[2], actor="web:other")  # the opened document is now 3
+    with pytest.raises(StateError) as refused:
+        merge_document(box, dossier_code, 2, actor="web:an", document_id=opened)
+    assert "không còn là tài liệu bạn đã mở" in refused.value.message_vi
+    assert layout(box, dossier_code) == [first[:2], first[2:], second]
+    assert merge_document(box, dossier_code, 3, actor="web:an", document_id=opened) == 2
+    assert layout(box, dossier_code) == [first[:2], first[2:] + second]
+
+
+def test_an_empty_document_is_removed_renumbering_later_ones_and_audited(box, dossier_code,
+                                                                         two_docs, page_png):
+    from device.catalog.documents import remove_empty_document
+
+    first, second = two_docs
+    for page_id in second:
+        move_page(box, page_id, position=99, document_seq=1, actor="web:an")
+    third = [p["id"] for p in import_files(box, dossier_code, [page_png], actor="test").pages]
+    with pytest.raises(StateError) as refused:
+        remove_empty_document(box, dossier_code, 1, actor="web:an")
+    assert "chỉ bỏ được tài liệu không có trang nào" in refused.value.message_vi
+    remove_empty_document(box, dossier_code, 2, actor="web:an")
+    assert layout(box, dossier_code) == [first + second, third]  # 3 became 2
+    event = last_event(box, "document")
+    assert (event["action"], event["actor"]) == ("document.remove", "web:an")
+    assert event["details"]["docId"] == f"{dossier_code}.2"
+    with pytest.raises(NotFoundError):
+        remove_empty_document(box, dossier_code, 3, actor="web:an")
+
+
+def test_the_grid_window_shows_each_empty_document_on_one_screen(box, dossier_code, two_docs):
+    from device.catalog.documents import new_document
+    from device.catalog.dossiers import load
+    from device.catalog.pages import page_window
+
+    first, second = two_docs  # 5 + 2 pages
+    for page_id in second:
+        move_page(box, page_id, position=99, document_seq=1, actor="web:an")
+    new_document(box, load(box, dossier_code), actor="test")  # 3, empty, after document 2
+    seqs = {screen: [d["seq"] for d in page_window(box, dossier_code, screen, 3)["empty"]]
+            for screen in (1, 2, 3)}
+    assert seqs == {1: [], 2: [], 3: [2, 3]}  # page 7, the last before them, is on screen 3
+    assert [d["seq"] for d in page_window(box, dossier_code, 1, 48)["empty"]] == [2, 3]
