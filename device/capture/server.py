@@ -65,7 +65,9 @@ ERRORS: tuple[tuple[type[SohoaError], HTTPStatus, str], ...] = (
 
 def error_body(exc: SohoaError) -> tuple[HTTPStatus, dict[str, Any]]:
     status, key = next((status, key) for cls, status, key in ERRORS if isinstance(exc, cls))
-    return status, {"error": key, "message": exc.message, "message_vi": exc.message_vi}
+    # message_en: English a person may read (None: the web UI shows a generic text).
+    return status, {"error": key, "message": exc.message, "message_vi": exc.message_vi,
+                    "message_en": exc.english_for_people()}
 
 
 class CaptureServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

@@ -25,7 +25,7 @@ from device.capture.camera import Camera, CameraCapabilities, Capture
 from device.capture.preview import PreviewFrame, PreviewProducer
 from device.capture.retake import check_retake
 from device.capture.retake import retake as retake_page
-from device.capture.shoot import LAYOUTS, ShotResult, iter_shots
+from device.capture.shoot import LAYOUTS, ShotResult, current_document, iter_shots
 from device.capture.supervisor import CameraSupervisor, CameraUnavailableError, capabilities_json
 from device.capture.triggers import Trigger
 from device.catalog.dossiers import load
@@ -53,14 +53,17 @@ SHOT_WAIT_S = 25.0
 
 @dataclass(frozen=True)
 class Target:
-    """Where the next shot goes: a dossier, its document `document` (None: a new one), the
-    position the next page will take (as of the last shot or target change; None if unknown)
-    and what a shot holds: one page, or an open register's two pages (`layout` "spread")."""
+    """Where the next shot goes: a dossier, its document `document` (a seq; None: a new one),
+    the position the next page will take (as of the last shot or target change; None if
+    unknown) and what a shot holds: one page, or an open register's two pages (`layout`
+    "spread"). `document_id` is what the target really holds: a split or merge in the page
+    grid renumbers documents, so `document` is only the seq as last seen, refreshed from it."""
 
     dossier: str
     document: int | None
     position: int | None = 1
     layout: str = "page"
+    document_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"dossier": self.dossier, "document": self.document,
@@ -162,7 +165,7 @@ class CaptureService:
                        "capabilities": capabilities_json(caps), "available": available,
                        "reason": None if available else sup.reason,
                        "reason_vi": None if available else "Máy ảnh chưa sẵn sàng; đang kết nối lại."},
-            "target": self._target.as_dict() if self._target else None,
+            "target": target.as_dict() if (target := self.target()) else None,
             "preview": {"fps": round(self.preview.fps(), 2), "frames": frame.seq if frame else 0,
                         "width": frame.image.shape[1] if frame else None,
                         "height": frame.image.shape[0] if frame else None},
@@ -205,6 +208,16 @@ class CaptureService:
         return next((t for t in self._triggers if t.name == "auto" and hasattr(t, "set_enabled")), None)
 
     def target(self) -> Target | None:
+        """The target, its document's seq refreshed (after a split or merge) unless a shot
+        holds the work lock now; one whose document is gone is kept as it was, and refused
+        at the next shot."""
+        if self._target is not None and self._work_lock.acquire(blocking=False):
+            try:
+                self._refreshed(self._target)
+            except SohoaError as exc:
+                log.debug("the target cannot be refreshed: %s", exc)
+            finally:
+                self._work_lock.release()
         return self._target
 
     def set_target(self, dossier: object, document: object, layout: object = "page") -> Target:
@@ -258,10 +271,10 @@ class CaptureService:
                              message_vi=f"Số trang chụp phải từ 1 đến {MAX_SHOTS_PER_REQUEST}.")
         results: list[ShotResult] = []
         with self._working(SHOT_WAIT_S):
-            target = self._target
-            if target is None:
+            if self._target is None:
                 raise StateError("no target: choose a dossier first (sohoa capture target)",
                                  message_vi="Chưa chọn hồ sơ để chụp vào.")
+            target = self._refreshed(self._target)  # its seq after any split or merge
             _check_expected(target, expect)
             camera = _ServiceCamera(self, self.supervisor.current())
             if retake is None and count == 1:
@@ -270,8 +283,8 @@ class CaptureService:
             if retake is not None:
                 return [self._retake(camera, target, retake, count, actor, armed_by, on_stored)]
             shots = iter_shots(self.box, camera, target.dossier, count=count, actor=actor,
-                               document=target.document, hand_detector=self.hand_detector,
-                               layout=target.layout)
+                               document=target.document, document_id=target.document_id,
+                               hand_detector=self.hand_detector, layout=target.layout)
             for result in shots:
                 results.append(result)
                 self._shots += 1
@@ -372,21 +385,38 @@ class CaptureService:
 
     # -- target ----------------------------------------------------------------------------
 
-    def _resolve(self, file_code: str, document: int | None) -> Target:
+    def _resolve(self, file_code: str, document: int | None, document_id: int | None = None) -> Target:
+        """The target at dossier `file_code`'s document `document_id` (a row id) or, without
+        one, its document of seq `document` (None: a new document at the next shot)."""
         dossier = load(self.box, file_code)
         lifecycle.require_editable(dossier["state"])
-        if document is None:
+        if document_id is not None:
+            row = current_document(self.box, dossier, document_id)
+        elif document is None:
             return Target(dossier["file_code"], None, 1)
-        row = records.document_by_seq(self.box.db, dossier["id"], document)
+        else:
+            row = records.document_by_seq(self.box.db, dossier["id"], document)
         if row is None:
-            text = doc_id(dossier["file_code"], document)
+            text = doc_id(dossier["file_code"], document)  # type: ignore[arg-type]
             raise NotFoundError(f"no document {text!r}", message_vi=f"Không có tài liệu “{text}”.")
-        return Target(dossier["file_code"], document, len(pages_of(self.box.db, row["id"])) + 1)
+        return Target(dossier["file_code"], int(row["seq"]), len(pages_of(self.box.db, row["id"])) + 1,
+                      document_id=int(row["id"]))
+
+    def _refreshed(self, target: Target) -> Target:
+        """`target` with its document's seq and next position as of now (the work lock is
+        held); raises, changing nothing, when that document was merged away or removed."""
+        if target.document_id is None and target.document is None:
+            return target
+        fresh = replace(self._resolve(target.dossier, target.document, target.document_id),
+                        layout=target.layout)
+        self._target = fresh
+        return fresh
 
     def _advance_target(self, target: Target, result: ShotResult) -> Target:
         _, seq = split_doc_id(result.doc_id)
-        self._target = Target(target.dossier, seq, result.last_position + 1, target.layout)
-        if target.document != seq:  # a new document was made: later shots must go into it
+        self._target = Target(target.dossier, seq, result.last_position + 1, target.layout,
+                              document_id=result.document_id)
+        if target.document_id != result.document_id:  # a new document: later shots go into it
             try:
                 self._save_target(self._target)
             except StorageError as exc:  # the shot is stored; only the pointer is not
@@ -394,7 +424,8 @@ class CaptureService:
         return self._target
 
     def _save_target(self, target: Target) -> None:
-        data = json.dumps({"dossier": target.dossier, "document": target.document,
+        # The document's row id, not its seq: a split or merge renumbers documents.
+        data = json.dumps({"dossier": target.dossier, "document_id": target.document_id,
                            "layout": target.layout}).encode()
         with atomic_output(self._target_file, mode=0o640) as handle:
             handle.write(data)
@@ -402,9 +433,13 @@ class CaptureService:
     def _load_target(self) -> Target | None:
         try:
             data = json.loads(self._target_file.read_text(encoding="utf-8"))
-            dossier, document = data["dossier"], data["document"]
+            dossier = data["dossier"]
+            # Files saved before ids were kept name the document by seq ("document").
+            document_id = data["document_id"] if "document_id" in data else None
+            document = None if "document_id" in data else data["document"]
             layout = data.get("layout", "page")  # files saved before layouts existed: one page
             if (not isinstance(dossier, str) or not (document is None or type(document) is int)
+                    or not (document_id is None or type(document_id) is int)
                     or layout not in LAYOUTS):
                 raise TypeError(f"unexpected content {data!r}")
         except FileNotFoundError:
@@ -413,10 +448,14 @@ class CaptureService:
             log.warning("ignoring the saved target %s: %s", self._target_file, exc)
             return None
         try:
-            return replace(self._resolve(dossier, document), layout=layout)
+            target = replace(self._resolve(dossier, document, document_id), layout=layout)
+            if "document_id" not in data and target.document_id is not None:
+                self._save_target(target)  # by id from now on: a split must not move it
+            return target
         except SohoaError as exc:
-            log.warning("the saved target %s/%s cannot be shot into now: %s", dossier, document, exc)
-            return Target(dossier, document, None, layout)
+            log.warning("the saved target %s/%s cannot be shot into now: %s", dossier,
+                        document_id if document_id is not None else document, exc)
+            return Target(dossier, document, None, layout, document_id=document_id)
 
     def _run_trigger(self, trigger: Trigger) -> None:
         try:

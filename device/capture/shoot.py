@@ -53,6 +53,7 @@ class ShotResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     position: int = 0  # the (first) page's place in its document, from 1
     page_ids: tuple[int, ...] = ()  # every page of the shot, in order (empty: just page_id)
+    document_id: int | None = None  # the document's row id (its seq may change; the id does not)
 
     @property
     def ok(self) -> bool:
@@ -105,10 +106,29 @@ def check_capture(capture: object, camera_name: str) -> np.ndarray:
     return image
 
 
+def current_document(box: Box, dossier: dict, document_id: int) -> dict[str, Any]:
+    """The dossier's document whose row id is `document_id`, with its seq as of now (a split
+    or merge renumbers documents; the id stays). NotFoundError when it was merged away or
+    removed: shots are refused then, never sent to whatever document now has its old number."""
+    row = next((row for row in records.documents_of(box.db, dossier["id"])
+                if int(row["id"]) == document_id), None)
+    if row is None:
+        raise NotFoundError(
+            f"the document chosen for capture in dossier {dossier['file_code']} no longer exists "
+            "(merged into another or removed); nothing was shot: choose the document again",
+            message_vi="Tài liệu đang chọn để chụp không còn nữa (đã gộp vào tài liệu khác hoặc "
+                       "bị xóa); chưa chụp trang nào. Hãy chọn lại tài liệu.",
+            message_en="The document chosen for capture no longer exists (merged into another or "
+                       "removed); nothing was shot. Choose the document again.")
+    return row
+
+
 def _refuse_early(box: Box, camera: Camera, file_code: str, count: int, defect: str | None,
-                  seq: int | None, layout: str) -> tuple[dict, tuple[int, int] | None]:
+                  seq: int | None, layout: str,
+                  document_id: int | None = None) -> tuple[dict, tuple[int, int] | None]:
     """Every check that can be made before the first shot; returns the dossier and the
-    (id, seq) of the existing document to append to (None: the first shot makes a new one)."""
+    (id, seq) of the existing document to append to (None: the first shot makes a new one).
+    `document_id`, when given, names that document (`seq` is then ignored)."""
     if not 1 <= count <= MAX_SHOTS:
         raise InputError(f"count must be between 1 and {MAX_SHOTS}, not {count}")
     if layout not in LAYOUTS:
@@ -119,7 +139,10 @@ def _refuse_early(box: Box, camera: Camera, file_code: str, count: int, defect: 
     dossier = load(box, file_code)
     lifecycle.require_editable(dossier["state"])
     document = None
-    if seq is not None:
+    if document_id is not None:
+        row = current_document(box, dossier, document_id)
+        document = (document_id, int(row["seq"]))
+    elif seq is not None:
         row = records.document_by_seq(box.db, dossier["id"], seq)
         if row is None:
             text = doc_id(dossier["file_code"], seq)
@@ -142,20 +165,23 @@ def shoot(box: Box, camera: Camera, file_code: str, *, count: int, actor: str,
 def iter_shots(box: Box, camera: Camera, file_code: str, *, count: int, actor: str,
                document: int | None = None, defect: str | None = None,
                hand_detector: HandDetector | None = None,
-               params: QcParams = QcParams(), layout: str = "page") -> Iterator[ShotResult]:
+               params: QcParams = QcParams(), layout: str = "page",
+               document_id: int | None = None) -> Iterator[ShotResult]:
     """Check at once that the run may start, then yield each shot once it is durable and
     committed, so that it can be acknowledged at once.
 
     The camera must be started before the first shot is asked for (the caller owns its
     lifecycle). With `document` (a seq of the dossier) every shot is appended to that
     existing document; without it the first shot creates a new document and the others are
-    appended to it. A camera failure stops the run: the shots already yielded stay stored,
-    the failed one stores nothing. `defect` (simulated camera only) is applied to every shot.
+    appended to it. `document_id` (a document's row id, which a split or merge does not
+    change) names the document instead of `document`. A camera failure stops the run: the
+    shots already yielded stay stored, the failed one stores nothing. `defect` (simulated camera only) is applied to every shot.
     `layout` "spread": each shot is an open register, split at the shutter into its left and
     right pages (one capture, two pages); one that does not split is one page flagged
     qc.spread_not_found, to be retaken.
     """
-    dossier, existing = _refuse_early(box, camera, file_code, count, defect, document, layout)
+    dossier, existing = _refuse_early(box, camera, file_code, count, defect, document, layout,
+                                      document_id)
     detector = hand_detector if hand_detector is not None else default_hand_detector()
     return _shots(box, camera, dossier, existing, count, actor, defect, detector, params, layout)
 
@@ -227,9 +253,8 @@ def _record_shot(box: Box, dossier: dict, document: tuple[int, int] | None, capt
         lifecycle.require_editable(dossier["state"])
         if document is None:
             document = new_document(box, dossier, actor=actor)
-        elif records.document_by_seq(box.db, dossier["id"], document[1]) is None:
-            raise NotFoundError(f"document {doc_id(dossier['file_code'], document[1])} was removed "
-                                "while shooting; the shots already stored are kept")
+        else:  # by id: a split or merge since the last shot may have renumbered it
+            document = (document[0], int(current_document(box, dossier, document[0])["seq"]))
         height, width = image.shape[:2]
         qc = verdict_json(verdict) | ({"spread": split} if split else {})
         capture_id = record_capture(
@@ -244,5 +269,5 @@ def _record_shot(box: Box, dossier: dict, document: tuple[int, int] | None, capt
                          {"docId": document_text, "capture": capture_id, "sha256": sha256,
                           "side": page.side, "qc": verdict.reasons})
     return ShotResult(page_ids[0], capture_id, document_text, sha256, (), position=position,
-                      page_ids=tuple(page_ids)), document
+                      page_ids=tuple(page_ids), document_id=document[0]), document
 

@@ -175,7 +175,7 @@ def test_the_service_target_keeps_its_spread_layout_and_counts_two_pages_a_shot(
     finally:
         service.close()
     saved = json.loads((box.config.paths.data_dir / TARGET_FILE).read_text())
-    assert saved == {"dossier": dossier_code, "document": 1, "layout": "spread"}
+    assert saved == {"dossier": dossier_code, "document_id": shot.document_id, "layout": "spread"}
     again = CaptureService(box, opened, box.config.settings.capture, hand_detector=no_hands)
     try:
         assert again.target().layout == "spread" and again.target().position == 3

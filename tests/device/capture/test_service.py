@@ -28,6 +28,12 @@ from tests.device.capture.conftest import (CAPTURE_CONFIG, Cable, CabledCamera, 
                                            running_service, wait_for)
 
 
+def _document_id(box, dossier_code: str, seq: int) -> int:
+    return box.db.conn.execute(
+        "SELECT d.id FROM documents d JOIN dossiers s ON s.id = d.dossier_id "
+        "WHERE s.file_code = ? AND d.seq = ?", (dossier_code, seq)).fetchone()[0]
+
+
 def _available(service) -> bool:
     return service.status()["camera"]["available"]
 
@@ -39,7 +45,8 @@ def test_the_target_survives_a_restart_and_a_new_document_keeps_filling(box, dos
         wait_for(lambda: _available(service), "the camera")
         first = client.shoot(2)["pages"]
     saved = json.loads((box.config.paths.data_dir / TARGET_FILE).read_text())
-    assert saved == {"dossier": dossier_code, "document": 1, "layout": "page"}
+    assert saved == {"dossier": dossier_code, "document_id": _document_id(box, dossier_code, 1),
+                     "layout": "page"}
     with running_service(box, lambda: CabledCamera(cable)) as (service, client):
         assert client.target() == {"dossier": dossier_code, "document": 1,
                                    "docId": f"{dossier_code}.1", "next_position": 3, "layout": "page"}
