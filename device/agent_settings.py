@@ -10,7 +10,7 @@ from typing import Any
 import pydantic
 
 from device.box import Box
-from device.config import AgentConfig
+from device.config import TIME_WINDOW, AgentConfig
 from device.db import transaction
 from device.db.events import record_event
 from device.db.settings import delete_setting, setting_rows, store_setting
@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 PREFIX = "agent."
 OVERRIDABLE = ("bandwidth_bytes_per_second", "time_windows")
-_WINDOW = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d")
 MAX_KB_PER_SECOND = 10_000_000
 _LABELS = {"bandwidth_bytes_per_second": ("Giới hạn băng thông", "Bandwidth cap"),
            "time_windows": ("Khung giờ gửi", "Time windows")}
@@ -66,7 +65,7 @@ def parse_bandwidth(text: str) -> tuple[int | None, FieldProblem | None]:
 def parse_windows(text: str) -> tuple[list[str] | None, FieldProblem | None]:
     """"HH:MM-HH:MM" windows, one per line or separated by commas (empty: any time)."""
     windows = [part.strip().replace(" ", "") for part in re.split(r"[,;\n]", text) if part.strip()]
-    wrong = [window for window in windows if not _WINDOW.fullmatch(window)]
+    wrong = [window for window in windows if not TIME_WINDOW.fullmatch(window)]
     if wrong or len(windows) > 24:
         return None, _problem("time_windows", f"not HH:MM-HH:MM: {', '.join(wrong[:3])}",
                               "Mỗi khung giờ có dạng GG:PP-GG:PP, ví dụ 12:00-13:30 "
@@ -84,7 +83,10 @@ def save_agent_overrides(box: Box, *, bandwidth_kb: str, windows: str, actor: st
         raise ValidationError(problems, subject="agent settings")
     current = effective_agent(box)
     wanted = {"bandwidth_bytes_per_second": bandwidth, "time_windows": window_list}
-    changes = {name: value for name, value in wanted.items() if getattr(current, name) != value}
+    # Compared as the form shows them (bandwidth in whole kB/s): a form saved for its windows
+    # alone posts back 131 kB/s for sohoa.toml's 131072 B/s, which is no change of the cap.
+    changes = {name: value for name, value in wanted.items()
+               if _as_shown(name, getattr(current, name)) != _as_shown(name, value)}
     if changes:
         with transaction(box.db):
             for name, value in changes.items():
@@ -94,6 +96,11 @@ def save_agent_overrides(box: Box, *, bandwidth_kb: str, windows: str, actor: st
                           for name, value in changes.items()})
         log.info("agent settings changed by %s: %s", actor, changes)
     return changes
+
+
+def _as_shown(name: str, value: Any) -> Any:
+    """A setting's value in the unit the settings form shows it in."""
+    return value // 1000 if name == "bandwidth_bytes_per_second" else value
 
 
 def reset_agent_overrides(box: Box, *, actor: str) -> list[str]:

@@ -24,6 +24,8 @@ DEFAULT_CONFIG_FILE = Path("/etc/sohoa/sohoa.toml")
 DEFAULT_DATA_DIR = Path("/var/lib/sohoa")
 DATA_ENV = "SOHOA_DATA"
 CONFIG_ENV = "SOHOA_CONFIG"
+# One agent time window, "HH:MM-HH:MM" (the web UI's settings form checks typed text with it too).
+TIME_WINDOW = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d")
 
 
 class _Section(BaseModel):
@@ -254,7 +256,7 @@ class AgentConfig(_Section):
     @classmethod
     def _windows(cls, value: list[str]) -> list[str]:
         for window in value:
-            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", window):
+            if not TIME_WINDOW.fullmatch(window):
                 raise ValueError(f"time window {window!r} is not HH:MM-HH:MM")
         return value
 

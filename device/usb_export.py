@@ -37,6 +37,7 @@ def export_packages(box: Box, target: Path, *, actor: str = "agent") -> dict[str
     verified after the copy, then write `manifest.json` last: a partial copy has no manifest
     (an old one is removed first). Returns the manifest; the export is in the audit trail."""
     target = Path(target)
+    _refuse_symlinked_manifest(target)
     try:
         target.mkdir(parents=True, exist_ok=True)
         (target / MANIFEST).unlink(missing_ok=True)
@@ -70,6 +71,30 @@ def export_packages(box: Box, target: Path, *, actor: str = "agent") -> dict[str
                      {"packages": [entry["sha256"] for entry in entries]})
     log.info("exported %d packages to %s", len(entries), target)
     return manifest
+
+
+def _on_medium(medium: Path, folder: Path) -> Path:
+    """`folder` if it stays on `medium`: a drive can carry a `sohoa-export` symlink (made on
+    another computer) pointing into the box's own disk, which an export must not write to."""
+    if folder.is_symlink() or not folder.resolve().is_relative_to(medium.resolve()):
+        raise InputError(f"{folder} is a link that leaves the drive {medium}; nothing was exported",
+                         message_vi=f"Thư mục {EXPORT_FOLDER} trên ổ USB là một liên kết trỏ ra "
+                                    "ngoài ổ; chưa chép gì. Hãy xóa nó hoặc dùng ổ khác.",
+                         message_en=f"The {EXPORT_FOLDER} folder on the USB drive is a link "
+                                    "leading off the drive; nothing was copied. Delete it or use "
+                                    "another drive.")
+    _refuse_symlinked_manifest(folder)
+    return folder
+
+
+def _refuse_symlinked_manifest(folder: Path) -> None:
+    """InputError when the folder's manifest is a symlink (it must be a file of the export)."""
+    if (folder / MANIFEST).is_symlink():
+        raise InputError(f"{folder / MANIFEST} is a symlink; nothing was exported",
+                         message_vi="Tệp manifest.json trên ổ USB là một liên kết; chưa chép gì. "
+                                    "Hãy xóa nó hoặc dùng ổ khác.",
+                         message_en="manifest.json on the USB drive is a link; nothing was "
+                                    "copied. Delete it or use another drive.")
 
 
 def _copy(source: Path, copy: Path) -> None:
@@ -117,6 +142,6 @@ def export_target(roots: Iterable[Path], chosen: str, mount_table: Path = PROC_M
                                     "rồi tải lại trang.")
     for medium in media:
         if str(medium) == chosen:
-            return medium / EXPORT_FOLDER
+            return _on_medium(medium, medium / EXPORT_FOLDER)
     raise InputError(f"{chosen!r} is not a mounted removable drive",
                      message_vi="Ổ USB đã chọn không còn được gắn. Hãy tải lại trang và chọn lại.")

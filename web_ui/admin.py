@@ -20,15 +20,12 @@ from device.db.records import dossier_by_code
 from device.db.users import ROLES, all_users
 from device.errors import InputError, NotFoundError, StateError
 from device.machine import cpu_temperature, disk_space, versions
-from web_ui.sync import human_size
-from web_ui.web import REVIEW_ROLES, actor, box, config, role_required, t
+from web_ui.web import ADMIN_ROLES, REVIEW_ROLES, actor, box, config, role_required, t, user_message
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__)
-bp.add_app_template_filter(human_size, "human_size")
 
-ADMIN_ROLES = frozenset({"admin"})
 AUDIT_PAGE = 50
 
 
@@ -69,7 +66,7 @@ def add_user() -> Any:
         create_user(box().db, username, form["role"], request.form.get("password", ""),
                     actor=actor(), display_name=form["display_name"][:100])
     except InputError as exc:
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
         return render_template("admin/users.html", users=all_users(box().db), roles=ROLES,
                                min_password=MIN_PASSWORD, form=form), 400
     flash(t("admin.user_created", username=username), "info")
@@ -82,7 +79,7 @@ def user_password(username: str) -> Any:
     try:
         reset_password(box().db, username, request.form.get("password", ""), actor=actor())
     except (InputError, NotFoundError) as exc:
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
         return redirect(url_for("admin.users"), 303)
     flash(t("admin.password_reset", username=username), "info")
     return redirect(url_for("admin.users"), 303)
@@ -95,7 +92,7 @@ def user_role(username: str) -> Any:
     try:
         set_user_role(box().db, username, role, actor=actor())
     except (InputError, NotFoundError, StateError) as exc:
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
         return redirect(url_for("admin.users"), 303)
     flash(t("admin.role_changed", username=username, role=t("role." + role)), "info")
     return redirect(url_for("admin.users"), 303)
@@ -111,7 +108,7 @@ def user_active(username: str) -> Any:
     try:
         set_user_active(box().db, username, active, actor=actor())
     except (NotFoundError, StateError) as exc:
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
         return redirect(url_for("admin.users"), 303)
     flash(t("admin.user_enabled" if active else "admin.user_disabled", username=username), "info")
     return redirect(url_for("admin.users"), 303)

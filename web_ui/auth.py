@@ -3,6 +3,8 @@ rule that every view but login, the language switch and static files needs a ses
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import math
 from typing import Any
@@ -31,15 +33,25 @@ PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.favicon", "language.choose", "
 
 
 class User(UserMixin):
-    """A logged-in box user; the session stores "<id>:<username>" so a re-created account with
-    the same name does not inherit an old session."""
+    """A logged-in box user; the session stores "<id>:<username>:<nonce>" so a re-created
+    account with the same name does not inherit an old session, and a new password or a
+    disabled account ends that user's sessions (see `session_nonce`). The role is read
+    again on every request, so a role change applies at once without ending them."""
 
     def __init__(self, row: dict[str, Any]) -> None:
         self.user_id, self.username, self.role = int(row["id"]), row["username"], row["role"]
         self.display_name = row["display_name"] or row["username"]
+        self.nonce = session_nonce(row)
 
     def get_id(self) -> str:
-        return f"{self.user_id}:{self.username}"
+        return f"{self.user_id}:{self.username}:{self.nonce}"
+
+
+def session_nonce(row: dict[str, Any]) -> str:
+    """A keyed digest of what a session was granted on (password hash, active flag): any
+    change to them makes the sessions opened before it unknown to the user loader."""
+    granted = f"{row['password_hash']}|{int(row['active'])}".encode()
+    return hmac.new(str(current_app.secret_key).encode(), granted, hashlib.sha256).hexdigest()[:32]
 
 
 @bp.get("/favicon.ico")
@@ -48,11 +60,16 @@ def favicon() -> Any:
 
 
 def _load_user(session_id: str) -> User | None:
-    user_id, _, username = session_id.partition(":")
-    row = user_by_name(box().db, username)
+    user_id, _, rest = session_id.partition(":")
+    username, _, nonce = rest.rpartition(":")
+    row = user_by_name(box().db, username) if username else None
     if row is None or not row["active"] or str(row["id"]) != user_id:
         return None
-    return User(row)
+    user = User(row)
+    if not hmac.compare_digest(user.nonce, nonce):  # password or access changed since
+        log.info("a session of %r ended: its password or access changed", username)
+        return None
+    return user
 
 
 def _unauthorized() -> Any:
@@ -84,7 +101,7 @@ def _throttle() -> LoginThrottle:
     return current_app.extensions["sohoa_login_throttle"]
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path on this site (no scheme, no host, not `//host`) is followed after login."""
     if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
@@ -116,10 +133,11 @@ def login() -> Any:
     if chosen:
         session["language"] = chosen
     session.permanent = True
-    login_user(User(row))
+    # Read again: the login may have stored a rehashed password, which the session's nonce follows.
+    login_user(User(user_by_name(box().db, row["username"]) or row))
     with transaction(box().db):
         record_event(box().db, f"web:{username}", "user.login", "user", username, {"address": address})
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")

@@ -19,7 +19,7 @@ from device.db.pages import dossier_counts, page_for_processing, page_place, pag
 from device.errors import InputError, SohoaError
 from device.records.identifiers import doc_id
 from device.records.lifecycle import EDITABLE
-from web_ui.web import actor, api, box, config, json_error, t
+from web_ui.web import actor, api, box, config, json_error, language, t, user_message
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,14 @@ def _service_error(exc: SohoaError) -> Response:
         return json_error(503, "capture_unavailable", exc.message, t("capture.not_running"))
     status = exc.status if isinstance(exc, ServiceError) else 400
     key = exc.key if isinstance(exc, ServiceError) else type(exc).__name__
-    return json_error(status, key, exc.message, exc.message_vi)
+    return json_error(status, key, exc.message, _told(exc))
+
+
+def _told(exc: SohoaError) -> str:
+    """What the operator is told of an error: the capture service sends its English too."""
+    if isinstance(exc, ServiceError) and language() == "en" and exc.body.get("message_en"):
+        return str(exc.body["message_en"])
+    return user_message(exc)
 
 
 @bp.get("")
@@ -72,17 +79,22 @@ def _armed_retake(text: str, target: dict[str, Any] | None) -> tuple[dict | None
     place = page_place(box().db, int(text)) if valid else None
     try:
         if not valid:
-            raise InputError(f"retake={text!r} is not a page id", message_vi=t("capture.retake_bad_id"))
+            raise _said(f"retake={text!r} is not a page id", "capture.retake_bad_id")
         if target is None:
-            raise InputError("no target", message_vi=t("capture.retake_no_target"))
+            raise _said("no target", "capture.retake_no_target")
         place = check_retake(box(), target["dossier"], int(text))
     except SohoaError as exc:
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
         aim = None
         if place is not None and (target is None or place["file_code"] != target["dossier"]):
             aim = {**place, "docId": doc_id(place["file_code"], place["document_seq"])}
         return None, aim
     return _retake_view(place["id"]), None
+
+
+def _said(message: str, key: str) -> InputError:
+    """An InputError whose text for people is the UI text `key` (in the session's language)."""
+    return InputError(message, message_vi=t(key), message_en=t(key))
 
 
 def _retake_view(page_id: int | None) -> dict[str, Any] | None:
@@ -200,14 +212,14 @@ def set_target() -> Any:
     with _client() as client:
         try:
             if not dossier:
-                raise InputError("no dossier chosen", message_vi=t("capture.no_dossier"))
+                raise _said("no dossier chosen", "capture.no_dossier")
             load(box(), dossier)
             document = int(document_text) if document_text.isdigit() else None
             target = client.set_target(dossier, document)
         except ServiceUnavailableError:
             flash(t("capture.not_running"), "error")
         except SohoaError as exc:
-            flash(exc.message_vi, "error")
+            flash(_told(exc), "error")
         else:
             where = target["docId"] or f"{target['dossier']} ({t('capture.new_document')})"
             flash(t("capture.target_set", where=where), "info")

@@ -15,11 +15,12 @@ from device.catalog.dossiers import approve, create_dossier, load, move, packagi
 from device.db.events import events_for
 from device.db.pages import page_by_id
 from device.errors import InputError, NotFoundError, StateError, ValidationError
-from device.records.lifecycle import EDITABLE, MOVES, DossierState, state_vi
+from device.records.lifecycle import EDITABLE, MOVES, DossierState
 from device.records.values import plain
 from web_ui.forms import changed_only, dossier_form, read_form
 from web_ui.thumbs import send_thumbnail, thumbnail
-from web_ui.web import REVIEW_ROLES, actor, api, box, role_required, t
+from web_ui.web import (REVIEW_ROLES, actor, api, box, problems_text, role_required, state_label, t,
+                        user_message)
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,7 @@ def _fonds_defaults() -> dict[str, str]:
 
 @bp.get("/")
 def index() -> Any:
-    rows = dossier_list_json(box())
-    for row in rows:
-        row["stateLabel"] = state_vi(DossierState(row["state"]))
-    return render_template("dossiers/list.html", dossiers=rows)
+    return render_template("dossiers/list.html", dossiers=dossier_list_json(box()))
 
 
 @bp.route("/dossiers/new", methods=["GET", "POST"])
@@ -85,7 +83,7 @@ def show(code: str) -> Any:
     data = dossier_json(box(), code)
     state = DossierState(data["state"])
     packaging = packaging_status(box(), load(box(), code)) if state in _AWAITING_PACKAGE else None
-    return render_template("dossiers/show.html", dossier=data, state_label=state_vi(state),
+    return render_template("dossiers/show.html", dossier=data,
                            editable=state in EDITABLE, reviewable=state is DossierState.IN_REVIEW,
                            can_review=current_user.role in REVIEW_ROLES, packaging=packaging,
                            can_withdraw=_may_withdraw(code, state),
@@ -107,16 +105,15 @@ def _may_withdraw(code: str, state: DossierState) -> bool:
 
 
 def _moved(code: str, state: str) -> Any:
-    flash(t("dossiers.moved", code=code, state=state_vi(DossierState(state))), "info")
+    flash(t("dossiers.moved", code=code, state=state_label(state)), "info")
     return redirect(url_for("dossiers.show", code=code), 303)
 
 
 def _refused(code: str, exc: InputError | StateError) -> Any:
     if isinstance(exc, ValidationError):
-        problems = "; ".join(f"{item.label_vi}: {item.problem_vi}" for item in exc.problems)
-        flash(t("dossiers.cannot_approve", problems=problems), "error")
+        flash(t("dossiers.cannot_approve", problems=problems_text(exc.problems)), "error")
     else:
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
     return redirect(url_for("dossiers.show", code=code), 303)
 
 
@@ -178,5 +175,6 @@ def reopen(code: str) -> Any:
 def page_thumbnail(page_id: int) -> Any:
     page = page_by_id(box().db, page_id)
     if page is None:
-        raise NotFoundError(f"no page {page_id}", message_vi="Không có trang này.")
+        raise NotFoundError(f"no page {page_id}", message_vi="Không có trang này.",
+                            message_en="There is no such page.")
     return send_thumbnail(thumbnail(box(), page))

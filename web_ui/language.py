@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Flask, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, g, redirect, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
 from web_ui.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from web_ui.auth import safe_next
 from web_ui.web import in_language, label, problem_text, state_label
 
 bp = Blueprint("language", __name__)
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_chosen_language)
     app.before_request(_set_language)
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["human_size"] = human_size
     # `{{ dossier.state | state_label }}`: a filter, so a view's `state_label` variable can't hide it.
     app.jinja_env.filters["state_label"] = state_label
     app.jinja_env.globals.update(in_language=in_language, label_of=label, problem_of=problem_text)
@@ -44,6 +46,19 @@ def _set_language() -> None:
 # Day first with a four-digit year, as Vietnamese offices write it (CLDR's short Vietnamese
 # form has a two-digit year); English spells the month so the order cannot be misread.
 TIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm", "en": "d MMM yyyy, HH:mm"}
+
+
+def human_size(size: int | None) -> str:
+    """Bytes in the largest unit that keeps a number ≥ 1, with the session language's decimal
+    mark (a comma in Vietnamese, a point in English)."""
+    value = float(size or 0)
+    mark = "." if g.get("language") == "en" else ","
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            text = f"{value:.0f}" if unit == "B" else f"{value:.1f}".replace(".", mark)
+            return f"{text} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
 
 
 def local_time(value: str | dt.datetime | None) -> str:
@@ -68,8 +83,5 @@ def choose() -> Any:
     chosen = request.form.get("language", "")
     if chosen in LANGUAGES:
         session["language"] = chosen
-    back = request.form.get("next", "")
     # Only a path on this site: never an absolute address an attacker could slip in.
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("dossiers.index")
-    return redirect(back, 303)
+    return redirect(safe_next(request.form.get("next")), 303)

@@ -16,32 +16,18 @@ from device.db import outbox
 from device.db.packages import package_by_sha256
 from device.errors import InputError, StorageError, ValidationError
 from device.usb_export import PROC_MOUNTS, export_packages, export_target, removable_media
-from web_ui.web import REVIEW_ROLES, actor, box, role_required, t
+from web_ui.web import (ADMIN_ROLES, REVIEW_ROLES, actor, box, problems_text, role_required, t,
+                        user_message)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
-ADMIN_ROLES = frozenset({"admin"})
 STATE_TEXTS = {"queued": "sync.state.queued", "uploading": "sync.state.uploading",
                "uploaded": "sync.state.uploaded", "accepted": "sync.state.accepted",
                "rejected": "sync.state.rejected", "held": "sync.state.held"}
 # Tests point this at a mount table of their own (no USB drive is plugged into a test machine).
 MOUNT_TABLE_KEY = "SOHOA_MOUNT_TABLE"
-
-
-def human_size(size: int | None) -> str:
-    """Bytes in the largest unit that keeps a number ≥ 1 (decimal comma, Vietnamese style)."""
-    value = float(size or 0)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            text = f"{value:.0f}" if unit == "B" else f"{value:.1f}".replace(".", ",")
-            return f"{text} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
-
-
-bp.add_app_template_filter(human_size, "human_size")
 
 
 def _mount_table() -> Path:
@@ -96,7 +82,7 @@ def usb_export() -> Any:
         manifest = export_packages(box(), target, actor=actor())
     except (InputError, StorageError) as exc:
         log.warning("USB export by %s refused: %s", actor(), exc)
-        flash(exc.message_vi, "error")
+        flash(user_message(exc), "error")
         return redirect(url_for("sync.index"), 303)
     flash(t("sync.usb_done", n=len(manifest["packages"]), target=str(target)), "info")
     return redirect(url_for("sync.index"), 303)
@@ -109,8 +95,7 @@ def save_settings() -> Any:
         changes = save_agent_overrides(box(), bandwidth_kb=request.form.get("bandwidth_kb", ""),
                                        windows=request.form.get("time_windows", ""), actor=actor())
     except ValidationError as exc:
-        problems = "; ".join(f"{item.label_vi}: {item.problem_vi}" for item in exc.problems)
-        flash(t("sync.settings_fix", problems=problems), "error")
+        flash(t("sync.settings_fix", problems=problems_text(exc.problems)), "error")
         return redirect(url_for("sync.index", _anchor="sync-settings"), 303)
     flash(t("sync.settings_saved" if changes else "sync.settings_unchanged"), "info")
     return redirect(url_for("sync.index", _anchor="sync-settings"), 303)

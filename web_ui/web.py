@@ -11,12 +11,14 @@ from flask import Response, abort, current_app, g, jsonify, request
 from flask_login import current_user
 
 from device.box import Box
+from device.catalog import corrections
 from device.config import Config
 from device.errors import FieldProblem, SohoaError
 from device.records import codes, lifecycle
 from web_ui.i18n import DEFAULT_LANGUAGE, translate
 
-REVIEW_ROLES = frozenset({"reviewer", "admin"})
+REVIEW_ROLES = corrections.REVIEW_ROLES  # the core's rule of who may review
+ADMIN_ROLES = frozenset({"admin"})
 
 
 def config() -> Config:

@@ -123,3 +123,18 @@ def test_pages_carry_the_security_headers(login):
     answer = login("operator").get("/")
     assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
     assert answer.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("change", ["password", "disable"])
+def test_a_password_reset_or_a_disable_ends_that_users_sessions(login, change):
+    # (A role change does not need to: the role is read again on every request, see
+    # test_polish_admin_roles.py.)
+    operator, admin = login("operator"), login("admin")
+    assert operator.get("/").status_code == 200
+    if change == "password":
+        answer = admin.post("/users/operator/password", {"password": "mat-khau-moi-456"})
+    else:
+        answer = admin.post("/users/operator/active", {"active": "0"})
+    assert answer.status_code == 303
+    assert operator.get("/").status_code == 302  # back to the login page
+    assert admin.get("/").status_code == 200  # the admin who did it stays logged in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 
 def test_pages_are_vietnamese_until_the_session_switches_to_english(login):
@@ -24,6 +25,9 @@ def test_an_unknown_language_or_an_outside_address_changes_nothing(login):
     answer = operator.post("/language", {"language": "fr", "next": "https://evil.example/x"})
     assert answer.status_code == 303 and answer.headers["Location"] == "/"
     assert operator.post("/language", {"language": "en", "next": "//evil.example"}).headers["Location"] == "/"
+    for outside in ("/\\evil.example", "/\\/evil.example", "https:evil.example"):
+        assert operator.post("/language", {"next": outside}).headers["Location"] == "/"
+    assert operator.post("/language", {"next": "/search?q=a"}).headers["Location"] == "/search?q=a"
     assert 'lang="en"' in operator.get("/").get_data(as_text=True)
     operator.post("/language", {"language": "fr"})
     assert 'lang="en"' in operator.get("/").get_data(as_text=True)
@@ -53,3 +57,30 @@ def test_times_are_shown_in_vietnams_time_in_the_sessions_language(app):
     with app.test_request_context("/"), force_locale("en"):
         g.language = "en"
         assert local_time(moment) == "26 Nov 2026, 08:30"
+
+
+def test_an_english_session_gets_english_states_and_refusals(login, dossier_code):
+    from device.records.lifecycle import state_label
+
+    admin = login("admin")
+    admin.post("/language", {"language": "en", "next": "/"})
+    listing = admin.get("/").get_data(as_text=True)
+    shown = admin.get(f"/dossiers/{dossier_code}").get_data(as_text=True)
+    for page in (listing, shown):
+        assert state_label("draft", "en") in page and state_label("draft", "vi") not in page
+    refused = admin.post("/users/operator/password", {"password": "ngan"}, follow_redirects=True)
+    settings = admin.post("/sync/settings", {"bandwidth_kb": "nhanh", "time_windows": ""},
+                          follow_redirects=True)
+    submitted = admin.post(f"/dossiers/{dossier_code}/approve", follow_redirects=True)
+    for answer in (refused, settings, submitted):
+        flashes = re.findall(r'class="flash error"[^>]*>([^<]*)<', answer.get_data(as_text=True))
+        assert flashes and not any(re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệịỉĩọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]",
+                                                 text, re.I) for text in flashes), flashes
+
+
+def test_sizes_use_the_sessions_decimal_mark(login):
+    operator = login("operator")
+    disk = r'id="device-disk"[^>]*>\s*[^<]*?\d+{mark}\d (?:kB|MB|GB)'
+    assert re.search(disk.format(mark=","), operator.get("/device").get_data(as_text=True))
+    operator.post("/language", {"language": "en", "next": "/"})
+    assert re.search(disk.format(mark=r"\."), operator.get("/device").get_data(as_text=True))

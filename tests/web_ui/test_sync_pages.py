@@ -13,7 +13,7 @@ import pytest
 
 from agent.enrollment import enroll
 from agent.sync import SyncContext, sync_pass
-from device.agent_settings import effective_agent
+from device.agent_settings import effective_agent, overrides
 from device.db import outbox
 from device.db.events import events_for
 from tests.agent.conftest import FakePackage
@@ -198,3 +198,46 @@ def test_bad_settings_are_refused_in_vietnamese_and_nothing_changes(box, login, 
     assert effective_agent(box).bandwidth_bytes_per_second == 0
     assert effective_agent(box).time_windows == []
     assert events_for(box.db, "settings") == []
+
+
+@pytest.fixture
+def odd_cap(box):
+    """sohoa.toml caps the agent at 131072 B/s, which the form shows as 131 kB/s."""
+    from tests.agent.conftest import set_agent
+
+    set_agent(box, bandwidth_bytes_per_second=131_072)
+
+
+def test_saving_only_the_windows_stores_no_bandwidth_override(box, odd_cap, login):
+    admin = login("admin")
+    page = admin.get("/sync").get_data(as_text=True)
+    assert 'data-kb="131"' in page
+    answer = admin.post("/sync/settings", {"bandwidth_kb": "131", "time_windows": "12:00-13:30"},
+                        follow_redirects=True)
+    assert "Đã lưu cài đặt gửi." in answer.get_data(as_text=True)
+    assert effective_agent(box).bandwidth_bytes_per_second == 131_072  # sohoa.toml's, untouched
+    assert set(overrides(box)) == {"time_windows"}
+    [event] = [e for e in events_for(box.db, "settings") if e["action"] == "settings.update"]
+    assert set(event["details"]) == {"time_windows"}
+
+
+@pytest.mark.parametrize("link", ["folder", "manifest"])
+def test_usb_export_refuses_a_link_leading_off_the_drive_and_writes_nothing(app, box, login, tmp_path,
+                                                                           media_root, link):
+    app.extensions["sohoa_config"] = box.config
+    drive, outside = media_root / "USB", tmp_path / "box-disk"
+    drive.mkdir(), outside.mkdir()
+    if link == "folder":  # a `sohoa-export` made on another computer, pointing at the box's disk
+        (drive / "sohoa-export").symlink_to(outside, target_is_directory=True)
+    else:
+        (drive / "sohoa-export").mkdir()
+        (drive / "sohoa-export" / "manifest.json").symlink_to(outside / "important.json")
+        (outside / "important.json").write_text("{}")
+    _mount_table(app, tmp_path, drive)
+    queue(box, tmp_path / "pkgs", os.urandom(5000))
+    answer = login("admin").post("/sync/export", {"medium": str(drive)}, follow_redirects=True)
+    assert "là một liên kết" in answer.get_data(as_text=True)
+    assert sorted(p.name for p in outside.iterdir()) == ([] if link == "folder" else ["important.json"])
+    if link == "manifest":
+        assert (outside / "important.json").read_text() == "{}"
+    assert events_for(box.db, "usb") == []

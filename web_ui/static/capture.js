@@ -1,20 +1,9 @@
 // SoHoa Box capture screen: shutter and keys (Space, R, N, A, Esc), retakes, the auto-capture
 // switch, the target with its page counts and the last shots (polled, so shots from the pedal or
 // auto-capture show up too). No framework; server texts go in with textContent, never as HTML.
+// csrfToken() and el() are sohoa.js's (base.html loads it first; both are deferred, in order).
 (function () {
   "use strict";
-
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function fill(template, fields) {
     return template.replace(/\{(\w+)\}/g, (whole, key) => (key in fields ? String(fields[key]) : whole));

@@ -1,4 +1,5 @@
-// SoHoa Box web UI: small helpers every page may use (the capture screen has its own capture.js).
+// SoHoa Box web UI: small helpers every page may use, the area scripts (capture.js, pages.js...)
+// included: csrfToken() and el() below are theirs too.
 // No framework; every text from the server is put in with textContent, never as HTML.
 "use strict";
 
