@@ -93,18 +93,20 @@ def _groups(code: str, window: dict[str, Any]) -> list[dict[str, Any]]:
     """The screen's pages grouped by document, with the documents left without pages that
     this screen shows (so they can be merged or removed), in order."""
     counts = {document["seq"]: document["page_count"] for document in window["documents"]}
+    ids = {document["seq"]: document["id"] for document in window["documents"]}
     groups: list[dict[str, Any]] = []
     for page in window["pages"]:
         seq = page["document_seq"]
         if not groups or groups[-1]["seq"] != seq:
-            groups.append({"seq": seq, "docId": doc_id(code, seq), "count": counts.get(seq, 0),
-                           "first_position": page["position"], "pages": []})
+            groups.append({"seq": seq, "id": ids.get(seq), "docId": doc_id(code, seq),
+                           "count": counts.get(seq, 0), "first_position": page["position"],
+                           "pages": []})
         flags = [_flag_text(key, flag) for key, flag in sorted(page["qc_flags"].items())
                  if isinstance(flag, dict) and flag.get("flagged")]
         groups[-1]["pages"].append({**page, "flags": flags,
                                     "manual": manual_quad_of(page) is not None})
-    groups += [{"seq": document["seq"], "docId": doc_id(code, document["seq"]), "count": 0,
-                "first_position": 1, "pages": []} for document in window["empty"]]
+    groups += [{"seq": document["seq"], "id": document["id"], "docId": doc_id(code, document["seq"]),
+                "count": 0, "first_position": 1, "pages": []} for document in window["empty"]]
     return sorted(groups, key=lambda group: group["seq"])
 
 
@@ -118,8 +120,12 @@ def _flag_text(key: str, flag: dict[str, Any]) -> str:
 @bp.post("/dossiers/<code>/pages/<int:page_id>/move")
 def move(code: str, page_id: int) -> Any:
     try:
+        # Dragging sends the id of the document it dropped into as well: a split or merge
+        # by someone else meanwhile renumbers documents, and the move is then refused.
+        dropped_into = request.form.get("document_id", "")
         place = editing.move_page(box(), page_id, position=_int_field("position"),
                                   document_seq=_int_field("document"), file_code=code,
+                                  document_id=int(dropped_into) if dropped_into.isdigit() else None,
                                   actor=actor())
     except (InputError, StateError) as exc:
         return _refused(code, exc, page_id)

@@ -59,13 +59,17 @@ def _document(box: Box, dossier_id: int, seq: int, file_code: str) -> dict[str, 
 
 
 def move_page(box: Box, page_id: int, *, position: int, document_seq: int | None = None,
-              file_code: str | None = None, actor: str) -> dict[str, Any]:
+              file_code: str | None = None, document_id: int | None = None,
+              actor: str) -> dict[str, Any]:
     """Put a page at `position` (from 1) of its document or of another document of the same
-    dossier (`document_seq`); a position past the end means last. Returns its new place."""
+    dossier (`document_seq`); a position past the end means last. Returns its new place.
+    With `document_id` (the document the person saw as `document_seq`) it refuses when that
+    number now names another document."""
     with transaction(box.db):
         place = _editable_place(box, page_id, file_code)
         seq = place["document_seq"] if document_seq is None else document_seq
         target = _document(box, place["dossier_id"], seq, place["file_code"])
+        require_same_document(target, document_id, doc_id(place["file_code"], seq))
         source_ids = db_pages.page_ids_of(box.db, place["document_id"])
         if target["id"] == place["document_id"] and len(source_ids) == 1:
             return place

@@ -94,6 +94,29 @@ def test_a_scripted_move_answers_json(login, box, dossier_code, pages):
     assert layout(box, dossier_code)[0] == [first[1], first[2], first[0]]
 
 
+def test_a_drop_names_the_document_it_saw_and_is_refused_once_that_was_renumbered(
+        login, box, dossier_code, pages):
+    first, second = pages
+    session = login("operator")
+    grid = text_of(session.get(grid_url(dossier_code)))
+    dossier = records.dossier_by_code(box.db, dossier_code)
+    second_id = records.documents_of(box.db, dossier["id"])[1]["id"]
+    assert f'data-document-seq="2" data-document-id="{second_id}"' in grid
+
+    def drop(document_id: int):
+        return session.client.post(f"{grid_url(dossier_code)}/{first[0]}/move",
+                                   data={"document": "2", "document_id": str(document_id),
+                                         "position": "1"},
+                                   headers={"X-CSRFToken": session.token,
+                                            "Accept": "application/json"})
+    from device.catalog.pages import split_document
+
+    split_document(box, first[2], actor="web:binh")  # meanwhile: document 2 is now [first[2]]
+    answer = drop(second_id)
+    assert answer.status_code == 409 and "tách hoặc gộp" in answer.get_json()["message_vi"]
+    assert layout(box, dossier_code) == [first[:2], [first[2]], second]
+
+
 def test_a_bad_position_is_refused_in_vietnamese(login, box, dossier_code, pages):
     session = login("operator")
     answer = session.post(f"{grid_url(dossier_code)}/{pages[0][0]}/move",

@@ -38,7 +38,7 @@
     function place(tile) {
       const section = tile.closest(".pg-doc");
       const index = Array.from(tile.parentElement.children).indexOf(tile);
-      return { document: section.dataset.documentSeq,
+      return { document: section.dataset.documentSeq, document_id: section.dataset.documentId,
                position: String(Number(section.dataset.firstPosition) + index) };
     }
 

@@ -410,3 +410,16 @@ def test_the_grid_window_shows_each_empty_document_on_one_screen(box, dossier_co
             for screen in (1, 2, 3)}
     assert seqs == {1: [], 2: [], 3: [2, 3]}  # page 7, the last before them, is on screen 3
     assert [d["seq"] for d in page_window(box, dossier_code, 1, 48)["empty"]] == [2, 3]
+
+
+def test_a_page_dropped_on_a_document_renumbered_meanwhile_is_not_moved(box, dossier_code, two_docs):
+    first, second = two_docs
+    dossier = records.dossier_by_code(box.db, dossier_code)
+    seen_as_2 = records.documents_of(box.db, dossier["id"])[1]["id"]  # what the grid showed
+    split_document(box, first[3], actor="web:binh")  # another clerk: document 2 is now first[3:]
+    with pytest.raises(StateError) as refused:
+        move_page(box, first[0], position=1, document_seq=2, document_id=seen_as_2, actor="web:an")
+    assert "tách hoặc gộp" in refused.value.message_vi
+    assert layout(box, dossier_code) == [first[:3], first[3:], second]
+    move_page(box, first[0], position=1, document_seq=3, document_id=seen_as_2, actor="web:an")
+    assert layout(box, dossier_code) == [first[1:3], first[3:], [first[0], *second]]
