@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from device.config import load_config
+from device.errors import StorageError
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,22 @@ class AnyPackage:
 
 def accept_anything(path: Path) -> AnyPackage:
     return AnyPackage()
+
+
+class FullOnce:
+    """The hub's package store, full for the first package it is given."""
+
+    def __init__(self, store) -> None:
+        self.store, self.failed = store, False
+
+    def put(self, sha256, path):
+        if not self.failed:
+            self.failed = True
+            raise StorageError("disk full (once)")
+        return self.store.put(sha256, path)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
 
 
 class HubServer:

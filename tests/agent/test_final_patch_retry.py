@@ -11,24 +11,7 @@ from click.testing import CliRunner
 from agent.sync import SyncContext, sync_pass
 from device.cli.main import cli
 from device.db import outbox
-from device.errors import StorageError
 from tests.agent import hubserver
-
-
-class FullOnce:
-    """The hub's package store, full for the first package it is given."""
-
-    def __init__(self, store) -> None:
-        self.store, self.failed = store, False
-
-    def put(self, sha256, path):
-        if not self.failed:
-            self.failed = True
-            raise StorageError("disk full (once)")
-        return self.store.put(sha256, path)
-
-    def __getattr__(self, name):
-        return getattr(self.store, name)
 
 
 def test_an_upload_whose_final_patch_failed_is_finished_at_the_next_pass(box, config_file, make_package,
@@ -37,7 +20,7 @@ def test_an_upload_whose_final_patch_failed_is_finished_at_the_next_pass(box, co
         enrolled = CliRunner().invoke(cli, ["--data", str(box.config.paths.data_dir), "--config",
                                             str(config_file), "enroll", hub.url, hub.enrollment_code()])
         assert enrolled.exit_code == 0, enrolled.output
-        hub.hub.store = FullOnce(hub.hub.store)
+        hub.hub.store = hubserver.FullOnce(hub.hub.store)
         upload = make_package(100_000)
         ticks = itertools.count(1)  # each pass a day later: back-off never holds it back
         context = SyncContext(sleep=lambda s: None, clock=lambda: time.time() + 86_400 * next(ticks))

@@ -7,24 +7,11 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from dataclasses import dataclass, field
 
 import pytest
 
-from device.errors import StorageError
+from tests.agent.hubserver import AnyPackage, FullOnce
 from tests.hub.conftest import create_upload, patch, tus_headers
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """A validator verdict that accepts the bytes (the race, not the package, is under test)."""
-
-    reasons: list[str] = field(default_factory=list)
-    package_id: str | None = None
-    kind: str = "aip"
-    file_code: str | None = None
-    documents: int = 0
-    pages: int = 0
 
 
 class GatedValidator:
@@ -37,23 +24,7 @@ class GatedValidator:
         self.calls += 1
         self.entered.set()
         self.release.wait(10)
-        return Accepted()
-
-
-class FullOnce:
-    """The hub's package store, full for the first package it is given."""
-
-    def __init__(self, store) -> None:
-        self.store, self.failed = store, False
-
-    def put(self, sha256, path):
-        if not self.failed:
-            self.failed = True
-            raise StorageError("disk full (once)")
-        return self.store.put(sha256, path)
-
-    def __getattr__(self, name):
-        return getattr(self.store, name)
+        return AnyPackage()  # the race, not the package, is under test
 
 
 @pytest.fixture
@@ -111,7 +82,7 @@ def test_delete_while_the_final_patch_is_taken_in_is_423_and_the_package_arrives
 
 def test_two_empty_final_patches_at_once_get_204_and_423_never_a_5xx(running_hub, client):
     running_hub.hub.store = FullOnce(running_hub.hub.store)
-    running_hub.hub.validate = lambda path: Accepted()
+    running_hub.hub.validate = lambda path: AnyPackage()
     data = os.urandom(4000)
     location = create_upload(client, data)
     # Every byte lands but the store is full: 507, the bytes stay for an empty PATCH to retry.

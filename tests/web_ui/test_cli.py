@@ -15,11 +15,16 @@ from device.cli.main import cli
 from tests.web_ui.conftest import PASSWORD
 
 
-def test_web_serves_the_login_page_and_logs_in_over_http(box, users, config_file):
+def start_web(box, config_file) -> subprocess.Popen:
+    """`sohoa web` on a free loopback port, as a real process (stdout: its address first)."""
     command = [str(Path(sys.executable).with_name("sohoa")), "--data",
                str(box.config.paths.data_dir), "--config", str(config_file),
                "web", "--bind", "127.0.0.1:0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_web_serves_the_login_page_and_logs_in_over_http(box, users, config_file):
+    process = start_web(box, config_file)
     try:
         line = process.stdout.readline()
         assert "listening on http://127.0.0.1:" in line, process.stderr.read()
@@ -62,10 +67,7 @@ def test_with_tls_on_the_box_serves_https_with_its_own_certificate_and_secure_co
     from web_ui.tls import CERT_NAME, KEY_NAME, fingerprint
 
     config_file.write_text(config_file.read_text() + "\n[web]\ntls = true\n")
-    command = [str(Path(sys.executable).with_name("sohoa")), "--data",
-               str(box.config.paths.data_dir), "--config", str(config_file),
-               "web", "--bind", "127.0.0.1:0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_web(box, config_file)
     try:
         line = process.stdout.readline()
         assert "listening on https://127.0.0.1:" in line, process.stderr.read()
