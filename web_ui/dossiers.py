@@ -19,8 +19,8 @@ from device.records.lifecycle import EDITABLE, MOVES, DossierState
 from device.records.values import plain
 from web_ui.forms import changed_only, dossier_form, read_form
 from web_ui.thumbs import send_thumbnail, thumbnail
-from web_ui.web import (REVIEW_ROLES, actor, api, box, problems_text, role_required, state_label, t,
-                        user_message)
+from web_ui.web import (REVIEW_ROLES, actor, api, box, flash_refusal, role_required, state_label,
+                        t)
 
 log = logging.getLogger(__name__)
 
@@ -104,23 +104,21 @@ def _may_withdraw(code: str, state: DossierState) -> bool:
     return bool(submits) and submits[-1]["actor"] == actor()
 
 
-def _moved(code: str, state: str) -> Any:
+def moved(code: str, state: str) -> Any:
+    """The dossier's page, saying where a move took it."""
     flash(t("dossiers.moved", code=code, state=state_label(state)), "info")
     return redirect(url_for("dossiers.show", code=code), 303)
 
 
 def _refused(code: str, exc: InputError | StateError) -> Any:
-    if isinstance(exc, ValidationError):
-        flash(t("dossiers.cannot_approve", problems=problems_text(exc.problems)), "error")
-    else:
-        flash(user_message(exc), "error")
+    flash_refusal(exc)
     return redirect(url_for("dossiers.show", code=code), 303)
 
 
 @bp.post("/dossiers/<code>/submit")
 def submit(code: str) -> Any:
     try:
-        return _moved(code, move(box(), code, "submit", actor=actor()))
+        return moved(code, move(box(), code, "submit", actor=actor()))
     except (ValidationError, StateError) as exc:
         return _refused(code, exc)
 
@@ -129,7 +127,7 @@ def submit(code: str) -> Any:
 @role_required(REVIEW_ROLES)
 def approve_dossier(code: str) -> Any:
     try:
-        return _moved(code, approve(box(), code, actor=actor()))
+        return moved(code, approve(box(), code, actor=actor()))
     except (ValidationError, StateError) as exc:
         return _refused(code, exc)
 
@@ -139,7 +137,7 @@ def approve_dossier(code: str) -> Any:
 def return_dossier(code: str) -> Any:
     comment = request.form.get("comment", "").strip()[:2000]
     try:
-        return _moved(code, move(box(), code, "return", actor=actor(), comment=comment))
+        return moved(code, move(box(), code, "return", actor=actor(), comment=comment))
     except (InputError, StateError) as exc:
         return _refused(code, exc)
 
@@ -150,7 +148,7 @@ def withdraw(code: str) -> Any:
     if state is DossierState.IN_REVIEW and not _may_withdraw(code, state):
         abort(403)
     try:
-        return _moved(code, move(box(), code, "withdraw", actor=actor()))
+        return moved(code, move(box(), code, "withdraw", actor=actor()))
     except StateError as exc:
         return _refused(code, exc)
 

@@ -17,9 +17,8 @@ from device.db.pages import page_by_id
 from device.errors import InputError, NotFoundError, StateError, ValidationError
 from device.records.lifecycle import EDITABLE, DossierState
 from web_ui.thumbs import send_thumbnail, thumbnail
-from web_ui.web import (
-    REVIEW_ROLES, actor, api, box, problems_text, role_required, state_label, t, user_message,
-)
+from web_ui.dossiers import moved
+from web_ui.web import REVIEW_ROLES, actor, api, box, flash_refusal, role_required, t, user_message
 
 log = logging.getLogger(__name__)
 
@@ -117,14 +116,10 @@ def _back(code: str) -> Any:
 def approve_dossier(code: str) -> Any:
     try:
         state = approve(box(), code, actor=actor())
-    except ValidationError as exc:
-        flash(t("dossiers.cannot_approve", problems=problems_text(exc.problems)), "error")
+    except (ValidationError, StateError) as exc:
+        flash_refusal(exc)
         return _back(code)
-    except StateError as exc:
-        flash(user_message(exc), "error")
-        return _back(code)
-    flash(t("dossiers.moved", code=code, state=state_label(state)), "info")
-    return redirect(url_for("dossiers.show", code=code), 303)
+    return moved(code, state)
 
 
 @bp.post("/dossiers/<code>/review/return")
@@ -136,11 +131,10 @@ def return_dossier(code: str) -> Any:
         return _back(code)
     try:
         state = move(box(), code, "return", actor=actor(), comment=comment)
-    except StateError as exc:
-        flash(user_message(exc), "error")
+    except (InputError, StateError) as exc:
+        flash_refusal(exc)
         return _back(code)
-    flash(t("dossiers.moved", code=code, state=state_label(state)), "info")
-    return redirect(url_for("dossiers.show", code=code), 303)
+    return moved(code, state)
 
 
 @bp.get("/pages/<int:page_id>/view.jpg")

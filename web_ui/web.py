@@ -7,13 +7,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, current_app, g, jsonify, request
+from flask import Response, abort, current_app, flash, g, jsonify, request
 from flask_login import current_user
 
 from device.box import Box
 from device.catalog import corrections
 from device.config import Config
-from device.errors import FieldProblem, SohoaError
+from device.errors import FieldProblem, SohoaError, ValidationError
 from device.records import codes, lifecycle
 from web_ui.i18n import DEFAULT_LANGUAGE, translate
 
@@ -126,3 +126,11 @@ def json_error(status: int, error: str, message: str, message_vi: str | None = N
     response = jsonify({"error": error, "message": message, "message_vi": message_vi or message})
     response.status_code = status
     return response
+
+
+def flash_refusal(exc: SohoaError) -> None:
+    """Tell the user why a dossier move was refused: what is missing, or the reason."""
+    if isinstance(exc, ValidationError):
+        flash(t("dossiers.cannot_approve", problems=problems_text(exc.problems)), "error")
+    else:
+        flash(user_message(exc), "error")
