@@ -48,9 +48,10 @@ class User(UserMixin):
 
 
 def session_nonce(row: dict[str, Any]) -> str:
-    """A keyed digest of what a session was granted on (password hash, active flag): any
-    change to them makes the sessions opened before it unknown to the user loader."""
-    granted = f"{row['password_hash']}|{int(row['active'])}".encode()
+    """A keyed digest of what a session was granted on (password hash, session epoch, which
+    a disable moves on): any change makes the sessions opened before it unknown to the user
+    loader, and enabling the account again does not bring them back."""
+    granted = f"{row['password_hash']}|{row['session_epoch']}|{int(row['active'])}".encode()
     return hmac.new(str(current_app.secret_key).encode(), granted, hashlib.sha256).hexdigest()[:32]
 
 

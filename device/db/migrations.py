@@ -242,6 +242,11 @@ ALTER TABLE captures ADD COLUMN raw_deleted_at TEXT;
     ("0012_job_claim_token", """
 ALTER TABLE jobs ADD COLUMN claim_token INTEGER NOT NULL DEFAULT 0;
 """),
+    # Sessions of a user end when the account is disabled, and stay ended when it is enabled
+    # again: the web UI's session nonce includes this counter, bumped at each disable.
+    ("0013_user_session_epoch", """
+ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
+"""),
 )
 
 

@@ -41,7 +41,10 @@ def all_users(db: Database) -> list[dict[str, Any]]:
 
 
 def set_active(db: Database, user_id: int, active: bool) -> None:
-    db.conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(bool(active)), user_id))
+    """Enable or disable an account; disabling also moves its session epoch on, so sessions
+    opened before stay ended when the account is enabled again."""
+    db.conn.execute("UPDATE users SET active = ?, session_epoch = session_epoch + ? WHERE id = ?",
+                    (int(bool(active)), int(not active), user_id))
 
 
 def set_role(db: Database, user_id: int, role: str) -> None:

@@ -138,3 +138,6 @@ def test_a_password_reset_or_a_disable_ends_that_users_sessions(login, change):
     assert answer.status_code == 303
     assert operator.get("/").status_code == 302  # back to the login page
     assert admin.get("/").status_code == 200  # the admin who did it stays logged in
+    if change == "disable":  # enabled again: a new login is needed, the old session stays ended
+        assert admin.post("/users/operator/active", {"active": "1"}).status_code == 303
+        assert operator.get("/").status_code == 302
