@@ -6,7 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from device.archive.pdf import PdfMetadata, PdfPage, write_pdfa
+import pikepdf
+
+from device.archive.pdf import PdfMetadata, PdfPage, pdfa_document, write_pdfa
 from device.box import Box
 from device.catalog.documents import load_document
 from device.catalog.effective import document_values
@@ -29,15 +31,27 @@ def build_document_pdf(box: Box, document: str | dict[str, Any], out_path: Path)
 
     Refuses (StateError) a document without pages or with a page not processed yet or
     failed, naming the page; NotFoundError for an unknown docId or a missing blob."""
+    identifier, pdf_pages, meta = _document_parts(box, document)
+    write_pdfa(pdf_pages, Path(out_path), meta)
+    log.info("document %s: PDF/A of %d pages written to %s", identifier, len(pdf_pages), out_path)
+    return Path(out_path)
+
+
+def document_pdfa(box: Box, document: str | dict[str, Any]) -> pikepdf.Pdf:
+    """The document's PDF/A-2b in memory, not saved (the caller closes it); refuses as
+    build_document_pdf does. The packager stamps it and saves it once."""
+    _, pdf_pages, meta = _document_parts(box, document)
+    return pdfa_document(pdf_pages, meta)
+
+
+def _document_parts(box: Box, document: str | dict[str, Any]
+                    ) -> tuple[str, list[PdfPage], PdfMetadata]:
     dossier, row = _resolve(box, document)
     values = document_values({**row, "page_count": 0}, dossier)
     identifier = values["docId"]
     pages = pages_of(box.db, row["id"])
     _require_processed(identifier, pages)
-    pdf_pages = [_pdf_page(box, identifier, page) for page in pages]
-    write_pdfa(pdf_pages, Path(out_path), metadata(values))
-    log.info("document %s: PDF/A of %d pages written to %s", identifier, len(pdf_pages), out_path)
-    return Path(out_path)
+    return identifier, [_pdf_page(box, identifier, page) for page in pages], metadata(values)
 
 
 def _resolve(box: Box, document: str | dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -74,16 +88,19 @@ def _require_processed(identifier: str, pages: list[dict[str, Any]]) -> None:
 
 
 def _pdf_page(box: Box, identifier: str, page: dict[str, Any]) -> PdfPage:
-    """The page's master (by file: the PDF writer reads it once) and its word boxes."""
+    """The page's master (read once: the bytes checked against their hash are the bytes
+    embedded) and its word boxes."""
     master = page["master_sha256"]
-    if not box.blobs.exists(master):
+    try:
+        jpeg = box.blobs.read(master, verify=True)
+    except NotFoundError:
         raise NotFoundError(f"document {identifier}: page {page['position']}'s master {master} "
-                            "is missing from the blob store (run `sohoa fsck`)")
-    if not box.blobs.verify(master):
+                            "is missing from the blob store (run `sohoa fsck`)") from None
+    except IntegrityError:
         raise IntegrityError(f"document {identifier}: page {page['position']}'s master {master} "
-                             "is corrupt (run `sohoa fsck`)")
+                             "is corrupt (run `sohoa fsck`)") from None
     data = box.blobs.read(page["hocr_sha256"], verify=True)
-    return word_boxes.pdf_page(box.blobs.path(master), float(page["dpi"]), data)
+    return word_boxes.pdf_page(jpeg, float(page["dpi"]), data)
 
 
 def metadata(values: dict[str, Any]) -> PdfMetadata:

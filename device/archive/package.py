@@ -183,6 +183,7 @@ def _entries(box: Box, dossier: dict[str, Any], header: mets.Header, root: str, 
     rep = f"{root}/representations/rep1"
     entries, docs, files, events = [], [], [], []
     agents: dict[str, premis.PremisAgent] = {}
+    trail = pf.audit_trail(box, dossier) if with_premis else {}
     for n, row in enumerate(pf.documents_of(box, dossier), start=1):
         doc_id, ead_bytes = pf.document_simpledc(dossier, row)
         ead = pf.Entry.of_bytes(f"{rep}/metadata/descriptive/EAD_doc_{n}.xml", ead_bytes)
@@ -192,7 +193,8 @@ def _entries(box: Box, dossier: dict[str, Any], header: mets.Header, root: str, 
         docs.append(mets.DocumentRefs(doc_id, _ref(f"ead-doc-{n}", ead, rep, "text/xml"),
                                       _ref(f"file-doc-{n}", pdf, rep, "application/pdf")))
         if with_premis:
-            event = pf.digitization_event(box, n, doc_id, row, f"data/{doc_id}.pdf", agents)
+            event = pf.digitization_event(box, n, doc_id, row, f"data/{doc_id}.pdf", agents,
+                                          trail)
             events.append(event)
             files.append(premis.PremisFile(f"data/{doc_id}.pdf", pdf.sha256, pdf.size, (event.id,)))
     rep_premis = None

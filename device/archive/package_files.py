@@ -18,11 +18,11 @@ import pikepdf
 
 from device import __version__
 from device.archive import ead, mets, premis
-from device.archive.document_pdf import build_document_pdf
+from device.archive.document_pdf import document_pdfa
 from device.box import Box
 from device.catalog.effective import document_values, dossier_values
 from device.db import records
-from device.db.events import events_for
+from device.db.events import events_for, events_page
 from device.db.pages import dossier_counts, pages_of
 from device.files import atomic_output, sha256_file
 from device.records.schema import document_fields, dossier_fields
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 SOFTWARE = "SoHoa Box"
 VN = dt.timezone(dt.timedelta(hours=7))
 SOFTWARE_AGENT = premis.PremisAgent("agent-software", SOFTWARE, "software", __version__)
+_TRAIL_LIMIT = 10_000_000  # events of one dossier: in practice a few per page
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,12 @@ def document_pdf(box: Box, row: dict[str, Any], staging: Path, created: dt.datet
                  version: int) -> Path:
     """The document's PDF/A-2b with its XMP dates set to the approval time, a stable
     InstanceID and a deterministic trailer /ID (build_document_pdf stamps the current time
-    and random ids, which would change the package's bytes on every build)."""
-    draft = staging / f"draft-{row['id']}.pdf"
-    build_document_pdf(box, row, draft)
+    and random ids, which would change the package's bytes on every build). The PDF is built
+    in memory, stamped and saved once (it used to be saved, reopened and saved again: the
+    bytes are the same, as a test checks)."""
     final = staging / f"doc-{row['id']}.pdf"
     stamp = created.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-    with pikepdf.open(draft) as pdf:
+    with document_pdfa(box, row) as pdf:
         with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
             identifier = meta.get("dc:identifier", str(row["id"]))
             for key in ("xmp:CreateDate", "xmp:ModifyDate", "xmp:MetadataDate"):
@@ -94,7 +95,6 @@ def document_pdf(box: Box, row: dict[str, Any], staging: Path, created: dt.datet
         with atomic_output(final) as handle:
             pdf.save(handle, force_version="1.7", fix_metadata_version=False, deterministic_id=True,
                      object_stream_mode=pikepdf.ObjectStreamMode.disable)
-    draft.unlink()
     return final
 
 
@@ -108,14 +108,27 @@ def document_simpledc(dossier: dict[str, Any], row: dict[str, Any]) -> tuple[str
     return values["docId"], ead.simpledc_xml(values, document_fields())
 
 
+def audit_trail(box: Box, dossier: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The audit events of the dossier's documents and pages, by (object type, object id):
+    read in one query for the whole package, not one per page."""
+    found, _ = events_page(box.db, dossier_id=dossier["id"], limit=_TRAIL_LIMIT)
+    trail: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for event in found:
+        trail.setdefault((event["object_type"], str(event["object_id"])), []).append(event)
+    return trail
+
+
 def digitization_event(box: Box, n: int, doc_id: str, row: dict[str, Any], pdf_path: str,
-                       agents: dict[str, premis.PremisAgent]) -> premis.PremisEvent:
+                       agents: dict[str, premis.PremisAgent],
+                       trail: dict[tuple[str, str], list[dict[str, Any]]]) -> premis.PremisEvent:
     """One event per document from its pages' capture/import and processing audit events
-    (TT05 records digitization with the PREMIS event type `transfer`)."""
+    (TT05 records digitization with the PREMIS event type `transfer`); `trail` is
+    `audit_trail` of the dossier."""
     pages = pages_of(box.db, row["id"])
-    found = [e for page in pages for e in events_for(box.db, "page", page["id"])
+    found = [e for page in pages for e in trail.get(("page", str(page["id"])), ())
              if e["action"] in ("page.capture", "page.process")]
-    found += [e for e in events_for(box.db, "document", row["id"]) if e["action"] == "document.import"]
+    found += [e for e in trail.get(("document", str(row["id"])), ())
+              if e["action"] == "document.import"]
     found.sort(key=lambda e: (e["at"], e["id"]))
     people = []
     for event in found:

@@ -105,16 +105,30 @@ class PdfMetadata:
 
 def write_pdfa(pages: Sequence[PdfPage], out_path: Path, metadata: PdfMetadata) -> None:
     """Write `pages` as one PDF/A-2b file at `out_path`, atomically (temp, fsync, rename)."""
+    pdf = pdfa_document(pages, metadata)
+    try:
+        _save_atomic(pdf, Path(out_path))
+    finally:
+        pdf.close()
+    log.info("wrote PDF/A-2b %s: %d pages, document %s", out_path, len(pages), metadata.identifier)
+
+
+def pdfa_document(pages: Sequence[PdfPage], metadata: PdfMetadata) -> pikepdf.Pdf:
+    """The PDF/A-2b of `pages`, in memory and not saved yet (the caller closes it): for a
+    caller that adjusts it before its one save, instead of saving, reopening and saving again."""
     if not pages:
         raise InputError("a document needs at least one page", message_vi="Tài liệu chưa có trang nào")
     pdf = pikepdf.new()
-    font = _glyphless_font(pdf)
-    for number, page in enumerate(pages, start=1):
-        _add_page(pdf, page, font, number)
-    _add_output_intent(pdf)
-    _set_metadata(pdf, metadata)
-    _save_atomic(pdf, Path(out_path))
-    log.info("wrote PDF/A-2b %s: %d pages, document %s", out_path, len(pages), metadata.identifier)
+    try:
+        font = _glyphless_font(pdf)
+        for number, page in enumerate(pages, start=1):
+            _add_page(pdf, page, font, number)
+        _add_output_intent(pdf)
+        _set_metadata(pdf, metadata)
+    except BaseException:
+        pdf.close()
+        raise
+    return pdf
 
 
 def _jpeg_bytes(source: bytes | Path) -> bytes:
@@ -166,13 +180,30 @@ def _add_page(pdf: pikepdf.Pdf, page: PdfPage, font: Dictionary, number: int) ->
     pdf_page = pikepdf.Page(Dictionary(Type=Name.Page, MediaBox=[0, 0, width_pt, height_pt],
                                        Resources=resources))
     pdf.pages.append(pdf_page)
-    pdf.pages[-1].Contents = pdf.make_stream(pikepdf.unparse_content_stream(ops))
+    pdf.pages[-1].Contents = _deflated(pdf, pikepdf.unparse_content_stream(ops))
+
+
+def _deflated(pdf: pikepdf.Pdf, data: bytes) -> pikepdf.Stream:
+    """A stream deflated as it is made, exactly as qpdf deflates an unfiltered stream when
+    saving (zlib's default level), so a save writes it as it is: the bytes are the same
+    whether the document is saved once or saved, reopened and saved again."""
+    return pdf.make_stream(zlib.compress(data), Filter=Name.FlateDecode)
 
 
 def _encode(text: str) -> bytes:
     """UTF-16BE code units = CIDs of the glyphless font; non-BMP characters are dropped."""
+    try:
+        data = text.encode("utf-16-be")
+        if len(data) == 2 * len(text):  # the usual case: all in the BMP, no lone surrogate
+            return data
+    except UnicodeEncodeError:  # a lone surrogate
+        pass
     kept = "".join(c for c in text if ord(c) <= 0xFFFF and not 0xD800 <= ord(c) <= 0xDFFF)
     return kept.encode("utf-16-be")
+
+
+_TM, _TZ, _TJ = Operator("Tm"), Operator("Tz"), Operator("Tj")
+_SPACE = " ".encode("utf-16-be")
 
 
 def _text_ops(lines: Sequence[Sequence[PdfWord]], sx: float, sy: float, height_pt: float) -> list[Op]:
@@ -181,23 +212,24 @@ def _text_ops(lines: Sequence[Sequence[PdfWord]], sx: float, sy: float, height_p
     exactly one space between words and selection covers the word boxes."""
     ops = [Op([], Operator("BT")), Op([3], Operator("Tr"))]
     for line in lines:
-        words = [w for w in line if _encode(w.text)]
+        # Each word is encoded once (a page has hundreds; this loop is most of a PDF's cost).
+        words = [(w, code) for w, code in ((w, _encode(w.text)) for w in line) if code]
         if not words:
             continue
-        top = min(w.bbox[1] for w in words)
-        bottom = max(w.bbox[3] for w in words)
+        top = min(w.bbox[1] for w, _ in words)
+        bottom = max(w.bbox[3] for w, _ in words)
         size = max((bottom - top) * sy, 1.0)
         baseline = round(height_pt - bottom * sy, 2)
         ops.append(Op([Name.F0, round(size, 2)], Operator("Tf")))
-        for i, word in enumerate(words):
+        for i, (word, code) in enumerate(words):
             last = i == len(words) - 1
-            text = word.text if last else word.text + " "
-            right = word.bbox[2] if last else max(words[i + 1].bbox[0], word.bbox[2])
+            data = code if last else code + _SPACE
+            right = word.bbox[2] if last else max(words[i + 1][0].bbox[0], word.bbox[2])
             target = max(right - word.bbox[0], 1) * sx
-            natural = len(_encode(text)) / 2 * size * CHAR_WIDTH_EM
-            ops.append(Op([1, 0, 0, 1, round(word.bbox[0] * sx, 2), baseline], Operator("Tm")))
-            ops.append(Op([round(100 * target / natural, 2)], Operator("Tz")))
-            ops.append(Op([pikepdf.String(_encode(text))], Operator("Tj")))
+            natural = len(data) / 2 * size * CHAR_WIDTH_EM
+            ops.append(Op([1, 0, 0, 1, round(word.bbox[0] * sx, 2), baseline], _TM))
+            ops.append(Op([round(100 * target / natural, 2)], _TZ))
+            ops.append(Op([pikepdf.String(data)], _TJ))
     ops.append(Op([], Operator("ET")))
     return ops
 
@@ -225,7 +257,7 @@ def _glyphless_font(pdf: pikepdf.Pdf) -> Dictionary:
     descriptor = pdf.make_indirect(Dictionary(
         Type=Name.FontDescriptor, FontName=FONT_NAME, Flags=5, FontBBox=[0, 0, width, 1000],
         ItalicAngle=0, Ascent=1000, Descent=0, CapHeight=1000, StemV=80,
-        FontFile2=pdf.make_stream(program),
+        FontFile2=_deflated(pdf, program),
     ))
     # Every CID draws glyph 1 (the blank glyph): 65,536 two-byte entries, deflated to ~300 B.
     cid_to_gid = pikepdf.Stream(pdf, zlib.compress(b"\x00\x01" * 65536), Filter=Name.FlateDecode)
@@ -236,13 +268,13 @@ def _glyphless_font(pdf: pikepdf.Pdf) -> Dictionary:
     ))
     return pdf.make_indirect(Dictionary(
         Type=Name.Font, Subtype=Name.Type0, BaseFont=FONT_NAME, Encoding=Name("/Identity-H"),
-        DescendantFonts=[cid_font], ToUnicode=pdf.make_stream(_to_unicode_cmap()),
+        DescendantFonts=[cid_font], ToUnicode=_deflated(pdf, _to_unicode_cmap()),
     ))
 
 
 def _add_output_intent(pdf: pikepdf.Pdf) -> None:
     """The sRGB OutputIntent that makes DeviceRGB/DeviceGray images allowed under PDF/A."""
-    profile = pdf.make_stream((RESOURCES / "sRGB.icc").read_bytes())
+    profile = _deflated(pdf, (RESOURCES / "sRGB.icc").read_bytes())
     profile.N = 3
     intent = Dictionary(Type=Name.OutputIntent, S=Name.GTS_PDFA1, OutputConditionIdentifier=_SRGB_ID,
                         Info=_SRGB_ID, DestOutputProfile=profile)
