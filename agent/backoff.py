@@ -1,21 +1,11 @@
-"""Exponential back-off with jitter for the agent's contacts with the hub."""
+"""The back-off of the agent's contacts with the hub: the box's one formula (device/backoff.py).
+
+The job queue retries with the same `Backoff` (device/db/jobs.py `fail_job`); the agent's bounds
+come from the [agent] config section (backoff_min_seconds, backoff_max_seconds).
+"""
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
+from device.backoff import Backoff
 
-
-@dataclass(frozen=True)
-class Backoff:
-    """Waits that double from `minimum` up to `maximum`, each drawn in [½, 1] of its step
-    ("equal jitter"), so many boxes cut off at once do not come back at once."""
-
-    minimum: float
-    maximum: float
-
-    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """The wait before attempt `attempt + 1` after `attempt` failures (attempt ≥ 1)."""
-        step = min(self.maximum, self.minimum * 2 ** max(0, min(attempt - 1, 60)))
-        draw = (rng or random).uniform(0.5, 1.0)
-        return max(self.minimum / 2, step * draw)
+__all__ = ["Backoff"]

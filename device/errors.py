@@ -1,20 +1,27 @@
-"""The one exception tree of SoHoa Box, each error with its process exit code.
+"""The one exception tree of SoHoa Box, each error with its process exit code and HTTP status.
 
-    SohoaError                      70  internal error (a bug, or an unexpected state)
-    ├── ConfigError                 78  configuration is wrong; systemd must not restart-loop
-    ├── InputError                  65  bad input from a person or a file; nothing was changed
-    │   ├── ValidationError         65  TT05 field values that break the rules (field-level)
-    │   └── UnsupportedFileError    65  a file that is not an image or PDF we can take
-    ├── NotFoundError               66  the dossier, document, page or user does not exist
-    ├── StateError                  69  the action is not allowed in the object's current state
-    ├── StorageError                74  the disk failed us (I/O error, fsync failed)
-    │   └── StorageFullError        73  free space is below the configured floor
-    ├── IntegrityError              76  stored data does not match its hash or the database
-    └── ProcessingError             75  some pages could not be processed (each failure recorded)
+                                   exit HTTP
+    SohoaError                      70  500  internal error (a bug, or an unexpected state)
+    ├── ConfigError                 78  500  configuration is wrong; systemd must not restart
+    ├── InputError                  65  400  bad input from a person or a file; nothing changed
+    │   ├── ValidationError         65  400  TT05 field values that break the rules (per field)
+    │   └── UnsupportedFileError    65  400  a file that is not an image or PDF we can take
+    ├── NotFoundError               66  404  the dossier, document, page or user does not exist
+    ├── StateError                  69  409  the action is not allowed in the object's state
+    ├── StorageError                74  507  the disk failed us (I/O error, fsync failed)
+    │   └── StorageFullError        73  507  free space is below the configured floor
+    ├── IntegrityError              76  500  stored data does not match its hash or the database
+    └── ProcessingError             75  500  some pages could not be processed (each recorded)
 
 Exit codes follow sysexits.h where one fits. The CLI prints `str(error)` on one line and
 exits with `error.exit_code`; the web UI shows `error.message_vi`, or in English
 `error.english_for_people()` (None: a generic text, since the message is for the log only).
+
+`http_status` is the one answer of every HTTP server of ours (web UI, hub, capture service) to
+an error that reaches it; a subclass elsewhere may set its own (the hub's busy upload: 423, a
+camera that is not there: 503). A StorageError is 507 like a full disk, not 500: a write that
+failed with the OS's "no space left" (blobs, files, the hub's store) arrives as a plain
+StorageError, and clients retry any 5xx alike.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ class SohoaError(Exception):
     """Base of every error the box raises on purpose."""
 
     exit_code = 70
+    http_status = 500  # the status an HTTP server of ours answers with (see the table above)
     # Whether the English message is written so that the person who caused the error may read
     # it (bad input, a missing object, a refused move) rather than for the log only.
     for_people = False
@@ -61,6 +69,7 @@ class InputError(SohoaError):
     """Input from a person or a file is unusable; nothing was changed."""
 
     exit_code = 65
+    http_status = 400
     for_people = True
 
 
@@ -111,6 +120,7 @@ class NotFoundError(SohoaError):
     """The named object does not exist."""
 
     exit_code = 66
+    http_status = 404
     for_people = True
 
 
@@ -118,6 +128,7 @@ class StateError(SohoaError):
     """The action is not allowed in the object's current state."""
 
     exit_code = 69
+    http_status = 409
     for_people = True
 
 
@@ -125,6 +136,7 @@ class StorageError(SohoaError):
     """Writing to or reading from the disk failed."""
 
     exit_code = 74
+    http_status = 507
 
 
 class StorageFullError(StorageError):

@@ -36,8 +36,7 @@ def create_app(config: Config, *, hub: Hub | None = None) -> Flask:
     @app.errorhandler(SohoaError)
     def _sohoa_error(exc: SohoaError) -> Response:
         log.warning("%s %s: %s", request.method, request.path, exc)
-        status = 507 if exc.exit_code in (73, 74) else 500 if exc.exit_code == 70 else 400
-        return json_error(status, type(exc).__name__, exc.message, exc.message_vi)
+        return json_error(exc.http_status, type(exc).__name__, exc.message, exc.message_vi)
 
     log.info("hub %s ready (data in %s)", hub.hub_id, hub.paths.root)
     return app

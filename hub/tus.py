@@ -111,7 +111,7 @@ def patch(upload_id: str) -> Response:
         with uploads.locked(uploads.partial_path(hub, upload_id)) as handle:
             return _patch_locked(upload_id, handle, offset, checksum)
     except uploads.ChecksumMismatch as exc:
-        return json_error(460, "tus.checksum_mismatch", exc.message,
+        return json_error(exc.http_status, "tus.checksum_mismatch", exc.message,
                           headers={"Upload-Offset": str(offset)})
     except uploads.UploadBusy as exc:
         return _busy(exc.message)
@@ -203,7 +203,8 @@ def _vanished(upload_id: str, offset: int) -> Response:
 
 
 def _busy(message: str) -> Response:
-    return json_error(423, "tus.busy", message, headers={"Retry-After": "1"})
+    return json_error(uploads.UploadBusy.http_status, "tus.busy", message,
+                      headers={"Retry-After": "1"})
 
 
 def _offset_mismatch(offset: int, current: int) -> Response:

@@ -33,9 +33,13 @@ _READ = 1 << 20
 class ChecksumMismatch(InputError):
     """The chunk's bytes do not match its Upload-Checksum; nothing was kept."""
 
+    http_status = 460  # tus checksum extension: "Checksum Mismatch"
+
 
 class UploadBusy(StateError):
     """Another request is writing to (or taking in) the same upload right now."""
+
+    http_status = 423  # Locked: the client retries soon, unlike a 409 offset conflict
 
 
 class UploadVanished(StateError):

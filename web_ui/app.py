@@ -107,5 +107,4 @@ def _error_handlers(app: Flask) -> None:
     @app.errorhandler(SohoaError)
     def _sohoa(exc: SohoaError) -> Any:
         log.warning("%s %s: %s", request.method, request.path, exc)
-        status = {65: 400, 66: 404, 69: 409, 73: 507, 74: 507}.get(exc.exit_code, 500)
-        return _error_page(status, user_message(exc), type(exc).__name__)
+        return _error_page(exc.http_status, user_message(exc), type(exc).__name__)

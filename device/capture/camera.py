@@ -29,6 +29,7 @@ class CameraError(CaptureError):
     scan arrived yet, a paper jam, an open cover, an empty feeder, a busy scanner): the capture
     service reports them and keeps the device open instead of closing and reopening it."""
 
+    http_status = 503  # the camera, not the request, is at fault; try again later
     device_ok: bool = False
 
 

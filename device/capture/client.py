@@ -39,12 +39,14 @@ class ServiceError(SohoaError):
         super().__init__(message, message_vi=message_vi)
         self.key, self.status, self.body = key, status, body or {}
         self.exit_code = EXIT_CODES.get(key, 70)
+        self.http_status = status  # the service's own answer, passed on as it is
 
 
 class ServiceUnavailableError(SohoaError):
     """Nothing answers on the capture service's socket."""
 
     exit_code = 69
+    http_status = 503
 
 
 class CaptureClient:

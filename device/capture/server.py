@@ -48,26 +48,31 @@ _SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with the terminating NUL
 class RequestTooLarge(InputError):
     """A request body over MAX_BODY; it is not read."""
 
+    http_status = 413
 
-# Most specific first: (error class, HTTP status, key the web UI switches on).
-ERRORS: tuple[tuple[type[SohoaError], HTTPStatus, str], ...] = (
-    (RequestTooLarge, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large"),
-    (InputError, HTTPStatus.BAD_REQUEST, "bad_request"),
-    (NotFoundError, HTTPStatus.NOT_FOUND, "not_found"),
-    (StateError, HTTPStatus.CONFLICT, "conflict"),
-    (CameraUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE, "camera_unavailable"),
-    (CameraError, HTTPStatus.SERVICE_UNAVAILABLE, "camera_error"),
-    (StorageFullError, HTTPStatus.INSUFFICIENT_STORAGE, "storage_full"),
-    (StorageError, HTTPStatus.INTERNAL_SERVER_ERROR, "storage_error"),
-    (SohoaError, HTTPStatus.INTERNAL_SERVER_ERROR, "internal"),
+
+# Most specific first: (error class, key the web UI switches on). The status is the error's own
+# `http_status` (device/errors.py), the same the web UI and the hub answer with.
+ERRORS: tuple[tuple[type[SohoaError], str], ...] = (
+    (RequestTooLarge, "too_large"),
+    (InputError, "bad_request"),
+    (NotFoundError, "not_found"),
+    (StateError, "conflict"),
+    (CameraUnavailableError, "camera_unavailable"),
+    (CameraError, "camera_error"),
+    (StorageFullError, "storage_full"),
+    (StorageError, "storage_error"),
+    (SohoaError, "internal"),
 )
 
 
-def error_body(exc: SohoaError) -> tuple[HTTPStatus, dict[str, Any]]:
-    status, key = next((status, key) for cls, status, key in ERRORS if isinstance(exc, cls))
-    # message_en: English a person may read (None: the web UI shows a generic text).
-    return status, {"error": key, "message": exc.message, "message_vi": exc.message_vi,
-                    "message_en": exc.english_for_people()}
+def error_body(exc: SohoaError) -> tuple[int, dict[str, Any]]:
+    key = next(key for cls, key in ERRORS if isinstance(exc, cls))
+    # message_en: English a person may read (None: the web UI shows a generic text). The status
+    # stays an int: a subclass may carry one HTTPStatus does not name (the tus 460).
+    return exc.http_status, {
+        "error": key, "message": exc.message, "message_vi": exc.message_vi,
+        "message_en": exc.english_for_people()}
 
 
 class CaptureServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

@@ -10,6 +10,7 @@ import pytest
 from device.db import open_database, transaction
 from device.db.events import events_for, record_event
 from device.db.jobs import (
+    RETRY_MAX_SECONDS,
     claim_next_job,
     enqueue,
     fail_job,
@@ -122,7 +123,7 @@ def test_a_failing_job_is_retried_up_to_its_limit_and_keeps_its_error(box):
     enqueue(box.db, "process_page", "page:7", max_attempts=2)
     job = claim_next_job(box.db, "w", lease_seconds=60, clock=0.0)
     assert fail_job(box.db, job, "w", "tesseract crashed", clock=0.0) == "queued"
-    # The retry waits out a back-off (2 s × jitter 0.5–1.5 for the first failure).
+    # The retry waits out a back-off (2 s × jitter 0.5–1 for the first failure).
     assert claim_next_job(box.db, "w", lease_seconds=60, clock=0.9) is None
     assert 1.0 <= next_retry_at(box.db) <= 3.0
     job = claim_next_job(box.db, "w", lease_seconds=60, clock=3.1)
@@ -132,6 +133,15 @@ def test_a_failing_job_is_retried_up_to_its_limit_and_keeps_its_error(box):
     assert next_retry_at(box.db) is None
     row = job_by_subject(box.db, "process_page", "page:7")
     assert (row["state"], row["last_error"]) == ("failed", "tesseract crashed again")
+
+
+def test_a_job_allowed_many_attempts_waits_no_longer_than_the_retry_cap(box):
+    enqueue(box.db, "process_page", "page:8", max_attempts=60)
+    box.db.conn.execute("UPDATE jobs SET attempts = 40")  # forty failures already
+    job = claim_next_job(box.db, "w", lease_seconds=60, clock=0.0)
+    assert fail_job(box.db, job, "w", "out of memory", clock=0.0) == "queued"
+    # Doubling without a cap would wait 2 s × 2⁴⁰, some seventy thousand years.
+    assert RETRY_MAX_SECONDS / 2 <= next_retry_at(box.db) <= RETRY_MAX_SECONDS
 
 
 def test_a_job_whose_worker_died_on_its_last_attempt_fails_and_so_does_its_page(
