@@ -1,5 +1,5 @@
-"""USB export: waiting packages copied to a removable drive with a manifest written last, and
-which mounted drives may receive them."""
+"""USB export: waiting packages copied to a removable drive with a manifest written last, which
+mounted drives may receive them, and the export as a worker job (queued by the web UI)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from device.box import Box
 from device.db import outbox, transaction
-from device.db.events import record_event
+from device.db.events import events_for, record_event
+from device.db.jobs import USB_EXPORT, enqueue, job_by_subject
 from device.db.timeutil import now
 from device.errors import InputError, StorageError
 from device.files import atomic_output, sha256_file
@@ -30,12 +31,20 @@ _OCTAL = re.compile(r"\\([0-7]{3})")
 
 MANIFEST = "manifest.json"
 FORMAT = "sohoa-usb-export/1"
+# One attempt: a failed copy (drive pulled out, full, broken) is shown to the clerk at once,
+# who decides whether to try again; a silent retry minutes later could write to another drive.
+EXPORT_ATTEMPTS = 1
+_EVENT_LIMIT = 100_000  # the events of one drive's folder read for its status (oldest first)
+
+Progress = Callable[[int, int, dict[str, Any]], None]
 
 
-def export_packages(box: Box, target: Path, *, actor: str = "agent") -> dict[str, Any]:
+def export_packages(box: Box, target: Path, *, actor: str = "agent",
+                    progress: Progress | None = None) -> dict[str, Any]:
     """Copy every package still without a receipt (held ones included) to `target`, each
     verified after the copy, then write `manifest.json` last: a partial copy has no manifest
-    (an old one is removed first). Returns the manifest; the export is in the audit trail."""
+    (an old one is removed first). Returns the manifest; the export is in the audit trail.
+    `progress(done, total, entry)` is called after each package is on the drive."""
     target = Path(target)
     _refuse_symlinked_manifest(target)
     try:
@@ -45,7 +54,8 @@ def export_packages(box: Box, target: Path, *, actor: str = "agent") -> dict[str
         raise StorageError(f"cannot write to {target}: {exc.strerror}",
                            message_vi="Không ghi được vào ổ USB.") from exc
     entries = []
-    for upload in outbox.unacknowledged_uploads(box.db):
+    uploads = outbox.unacknowledged_uploads(box.db)
+    for upload in uploads:
         source = Path(upload["local_path"])
         if not source.is_file():
             log.warning("package %s: local file %s is missing; not exported",
@@ -61,6 +71,8 @@ def export_packages(box: Box, target: Path, *, actor: str = "agent") -> dict[str
                                    message_vi="Bản sao trên USB bị lỗi; hãy thử ổ khác.")
         entries.append({"name": name, "size": upload["size"], "sha256": upload["sha256"],
                         "package_id": upload["package_id"], "file_code": upload["file_code"]})
+        if progress is not None:
+            progress(len(entries), len(uploads), entries[-1])
     values = outbox.sync_values(box.db)
     manifest = {"format": FORMAT, "created_at": now(), "box_name": box.config.settings.box.name,
                 "device_id": values.get("device_id"), "packages": entries}
@@ -145,3 +157,66 @@ def export_target(roots: Iterable[Path], chosen: str, mount_table: Path = PROC_M
             return _on_medium(medium, medium / EXPORT_FOLDER)
     raise InputError(f"{chosen!r} is not a mounted removable drive",
                      message_vi="Ổ USB đã chọn không còn được gắn. Hãy tải lại trang và chọn lại.")
+
+
+def export_subject(medium: Path) -> str:
+    """An export job's subject: the drive's mount point."""
+    return f"usb:{medium}"
+
+
+def queue_export(box: Box, medium: Path, *, actor: str) -> int:
+    """Queue the export to `medium` (a mount point from export_target's checks) for the worker;
+    InputError while an export to that drive is still queued or running. Returns the job id."""
+    subject = export_subject(medium)
+    with transaction(box.db):
+        job = job_by_subject(box.db, USB_EXPORT, subject)
+        if job is not None and job["state"] in ("queued", "running"):
+            raise InputError(f"an export to {medium} is already {job['state']}",
+                             message_vi="Đang chép ra ổ USB này; hãy đợi xong rồi mới chép lại.",
+                             message_en="An export to this USB drive is under way; wait for it "
+                                        "to end before exporting again.")
+        job_id = enqueue(box.db, USB_EXPORT, subject, EXPORT_ATTEMPTS)
+        record_event(box.db, actor, "usb.export_queued", "usb", str(medium / EXPORT_FOLDER),
+                     {"job": job_id})
+    log.info("USB export to %s queued by %s (job %d)", medium, actor, job_id)
+    return job_id
+
+
+def run_export_job(box: Box, subject: str, mount_table: Path = PROC_MOUNTS) -> str:
+    """The worker's side of an export job: the drive checked again (it may have been pulled out
+    or swapped since it was queued), the packages copied with a `usb.export_copied` event each,
+    in the name of whoever queued it. Returns the manifest's path."""
+    medium = subject.removeprefix("usb:")
+    target = export_target(box.config.settings.agent.usb_mount_roots, medium, mount_table)
+    queued = [event for event in events_for(box.db, "usb", str(target), limit=_EVENT_LIMIT)
+              if event["action"] == "usb.export_queued"]
+    actor = queued[-1]["actor"] if queued else "sohoa-worker"
+
+    def copied(done: int, total: int, entry: dict[str, Any]) -> None:
+        with transaction(box.db):
+            record_event(box.db, actor, "usb.export_copied", "usb", str(target),
+                         {"done": done, "total": total, "sha256": entry["sha256"]})
+
+    export_packages(box, target, actor=actor, progress=copied)
+    return str(target / MANIFEST)
+
+
+def export_status(box: Box, medium: Path) -> dict[str, Any] | None:
+    """The last export to `medium` as the sync page shows it: state (queued, running, done,
+    failed), who asked, packages copied so far, the manifest (done) or the reason (failed);
+    None if none was ever queued."""
+    job = job_by_subject(box.db, USB_EXPORT, export_subject(medium))
+    if job is None:
+        return None
+    target = medium / EXPORT_FOLDER
+    events = events_for(box.db, "usb", str(target), limit=_EVENT_LIMIT)
+    starts = [i for i, event in enumerate(events) if event["action"] == "usb.export_queued"]
+    events = events[starts[-1]:] if starts else events
+    copied = [event["details"] for event in events if event["action"] == "usb.export_copied"]
+    done = [event for event in events if event["action"] == "usb.export"]
+    return {"state": job["state"], "medium": str(medium), "job": job["id"],
+            "by": events[0]["actor"] if starts else "", "error": job["last_error"] or "",
+            "done": copied[-1]["done"] if copied else 0,
+            "total": copied[-1]["total"] if copied else None,
+            "packages": len(done[-1]["details"]["packages"]) if done else len(copied),
+            "manifest": str(target / MANIFEST) if job["state"] == "done" else ""}

@@ -1,5 +1,6 @@
 """The sync page: the outbox, the hub's receipts (rejections with their reasons), the enrollment
-and last contact, USB export, and the agent's bandwidth cap and time windows."""
+and last contact, USB export (a worker job, shown as it runs), and the agent's bandwidth cap and
+time windows."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from device.agent_settings import (effective_agent, overrides, reset_agent_overr
                                    save_agent_overrides)
 from device.db import outbox
 from device.db.packages import package_by_sha256
-from device.errors import InputError, StorageError, ValidationError
-from device.usb_export import PROC_MOUNTS, export_packages, export_target, removable_media
+from device.errors import InputError, ValidationError
+from device.usb_export import (PROC_MOUNTS, export_status, export_target, queue_export,
+                               removable_media)
 from web_ui.web import (ADMIN_ROLES, REVIEW_ROLES, actor, box, problems_text, role_required, t,
                         user_message)
 
@@ -50,6 +52,20 @@ def _upload_view(upload: dict[str, Any]) -> dict[str, Any]:
             "reasons": [str(reason) for reason in (receipt or {}).get("reasons") or []]}
 
 
+def _export_view(medium: Path) -> dict[str, Any] | None:
+    """The last export to a plugged drive, in words: queued, running (packages copied), done
+    (the manifest) or failed (the worker's reason, Vietnamese first)."""
+    status = export_status(box(), medium)
+    if status is None:
+        return None
+    state = status["state"]
+    key = "running_start" if state == "running" and status["total"] is None else state
+    text = t(f"sync.usb_state.{key}", medium=status["medium"], by=status["by"] or "?",
+             done=status["done"], total=status["total"], n=status["packages"],
+             manifest=status["manifest"], reason=status["error"])
+    return {**status, "text": text}
+
+
 def _settings_view() -> dict[str, Any]:
     effective = effective_agent(box())
     return {"bandwidth_kb": effective.bandwidth_bytes_per_second // 1000,
@@ -66,26 +82,32 @@ def index() -> Any:
     if "hub_public_key" in values:
         enrollment = {"hub": values.get("hub_id", ""), "device": values.get("device_id", ""),
                       "url": box().config.settings.agent.hub_url or values.get("hub_url", "")}
+    media = _media()
+    exports = [view for view in (_export_view(medium) for medium in media) if view]
     return render_template(
         "sync/index.html", uploads=uploads, figures=outbox.outbox_figures(db),
         receipts=[upload for upload in uploads if upload["receipt_body"]],
-        enrollment=enrollment, contact=values, media=_media(), settings=_settings_view(),
+        enrollment=enrollment, contact=values, media=media, exports=exports,
+        settings=_settings_view(),
         can_export=current_user.role in REVIEW_ROLES, can_configure=current_user.role == "admin")
 
 
 @bp.post("/export")
 @role_required(REVIEW_ROLES)
 def usb_export() -> Any:
+    """Queue the export for the worker and answer at once: copying gigabytes to a slow stick
+    takes longer than a browser waits. The page then shows the job's state."""
     try:
         target = export_target(box().config.settings.agent.usb_mount_roots,
                                request.form.get("medium", ""), _mount_table())
-        manifest = export_packages(box(), target, actor=actor())
-    except (InputError, StorageError) as exc:
+        medium = target.parent  # export_target gives the folder on the drive; the job names the drive
+        queue_export(box(), medium, actor=actor())
+    except InputError as exc:
         log.warning("USB export by %s refused: %s", actor(), exc)
         flash(user_message(exc), "error")
-        return redirect(url_for("sync.index"), 303)
-    flash(t("sync.usb_done", n=len(manifest["packages"]), target=str(target)), "info")
-    return redirect(url_for("sync.index"), 303)
+        return redirect(url_for("sync.index", _anchor="sync-usb"), 303)
+    flash(t("sync.usb_queued", medium=str(medium)), "info")
+    return redirect(url_for("sync.index", _anchor="sync-usb"), 303)
 
 
 @bp.post("/settings")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from device.backoff import Backoff
 from device.db.connection import transaction
 from device.db.timeutil import now
 
 
 PACKAGE_DOSSIER = "package_dossier"  # build the package of an approved dossier version
+USB_EXPORT = "usb_export"  # copy the waiting packages to a USB drive (subject: usb:<mount point>)
 
 
 def package_subject(dossier_id: int, version: int) -> str:
@@ -146,6 +147,11 @@ def finish_job(db: Database, job: Job, worker: str) -> bool:
     return cursor.rowcount == 1
 
 
+# The longest wait before a retry: a failure that may pass (memory, a busy disk) has passed by
+# then, and a page must not sit for hours because its job allows many attempts.
+RETRY_MAX_SECONDS = 600.0
+
+
 def fail_job(db: Database, job: Job, worker: str, error: str, *, backoff_seconds: float = 2.0,
              clock: float | None = None) -> str | None:
     """Record a failed attempt: back to the queue after an exponential, jittered delay, or
@@ -156,7 +162,8 @@ def fail_job(db: Database, job: Job, worker: str, error: str, *, backoff_seconds
     """
     at = time.time() if clock is None else clock
     state = "failed" if job.attempts >= job.max_attempts else "queued"
-    delay = backoff_seconds * 2 ** (job.attempts - 1) * random.uniform(0.5, 1.5)
+    # The agent's formula (device/backoff.py), from `backoff_seconds` up to RETRY_MAX_SECONDS.
+    delay = Backoff(backoff_seconds, max(backoff_seconds, RETRY_MAX_SECONDS)).delay(job.attempts)
     with transaction(db):
         cursor = db.conn.execute(
             "UPDATE jobs SET state = ?, lease_until = NULL, worker = NULL, last_error = ?,"

@@ -1,5 +1,5 @@
 """The job loop: claims page jobs, runs them in the page pool, records each in one short transaction;
-packaging jobs run beside them, one at a time (`packaging`).
+packaging and USB export jobs run beside them, one at a time of each kind (`beside`).
 
 Claims are made only for an idle process, so every claimed job is running, and a page that
 overruns `worker.page_timeout_seconds` is stopped before its lease (`jobs.lease_seconds`)
@@ -23,20 +23,23 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from device.box import Box
 from device.db import transaction
 from device.db.events import record_event
-from device.db.jobs import PACKAGE_DOSSIER, Job, claim_next_job, fail_job, finish_job, next_retry_at, release_jobs_of_dead_workers
+from device.db.jobs import PACKAGE_DOSSIER, USB_EXPORT, Job, claim_next_job, fail_job, finish_job, next_retry_at, release_jobs_of_dead_workers
 from device.db.pages import finish_page, note_page_error, page_for_processing
 from device.catalog.corrections import searchable_text
 from device.db.search import index_page_text
 from device.errors import ConfigError
 from device.intake import PROCESS_PAGE
+from device.usb_export import PROC_MOUNTS
 from device.worker.packaging import PackagingRunner
 from device.worker.pool import InlinePool, PageFailure, PagePool, default_processes
 from device.worker.tasks import PageDone, PageTask, process_page
+from device.worker.usb_job import usb_export_runner
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,8 @@ class RunReport:
     peak_rss_mb: float = 0.0  # the largest peak resident memory of one page process
     packaged: int = 0  # packages built by packaging jobs
     packaging_failed: int = 0  # packaging jobs failed for good
+    exported: int = 0  # USB exports done
+    export_failed: int = 0  # USB exports failed (one attempt each)
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,13 @@ class _Loop:
     """One worker's claims and results (single writer: only this process writes SQLite)."""
 
     def __init__(self, box: Box, pool: Any, page_fn: Callable[[PageTask], PageDone],
-                 name: str) -> None:
+                 name: str, mount_table: Path = PROC_MOUNTS) -> None:
         self.box, self.pool, self.page_fn, self.name = box, pool, page_fn, name
         self.lease = box.config.settings.jobs.lease_seconds
         self.in_flight: dict[int, _Claimed] = {}
         self.report = RunReport()
         self.packaging = PackagingRunner(box, name)
+        self.usb = usb_export_runner(box, name, mount_table)
 
     def fill(self) -> None:
         """Claim a job for every idle process and start it."""
@@ -186,27 +192,31 @@ class _Loop:
             tick()
             if not stop():
                 self.fill()
-            self.packaging.poll(claim=not stop())
-            self._count_packaging()
+            for runner in (self.packaging, self.usb):
+                runner.poll(claim=not stop())
+            self._count_beside()
             if self.in_flight:
                 self.collect(COLLECT_SECONDS)
                 continue
-            if self.packaging.busy:
-                self.packaging.wait(COLLECT_SECONDS)
+            busy = [runner for runner in (self.packaging, self.usb) if runner.busy]
+            if busy:
+                busy[0].wait(COLLECT_SECONDS)
                 continue
             if stop():
                 return
             if until_empty:
-                retry_at = next_retry_at(self.box.db, (PROCESS_PAGE, PACKAGE_DOSSIER))
+                retry_at = next_retry_at(self.box.db, (PROCESS_PAGE, PACKAGE_DOSSIER, USB_EXPORT))
                 if retry_at is None:
                     return
                 time.sleep(min(max(retry_at - time.time(), 0.0), MAX_WAIT_SECONDS))
                 continue
             time.sleep(poll_seconds)
 
-    def _count_packaging(self) -> None:
+    def _count_beside(self) -> None:
         self.report.packaged = self.packaging.built
         self.report.packaging_failed = self.packaging.failed
+        self.report.exported = self.usb.done
+        self.report.export_failed = self.usb.failed
 
 
 def check_settings(box: Box) -> None:
@@ -261,14 +271,15 @@ def release_dead_workers_jobs(box: Box) -> None:
 
 def run_once(box: Box, engine: Any = None, *, processes: int | None = None,
              page_fn: Callable[[PageTask], PageDone] = process_page,
-             name: str | None = None) -> RunReport:
+             name: str | None = None, mount_table: Path = PROC_MOUNTS) -> RunReport:
     """Process every queued page job, then return. With `engine`, pages are processed in this
     process (no crash isolation); otherwise in a pool of `processes` page processes.
-    `page_fn` is what a process does with a page (tests wrap it; it must be picklable)."""
+    `page_fn` is what a process does with a page (tests wrap it; it must be picklable);
+    `mount_table` lists the plugged drives a USB export may write to (tests give their own)."""
     check_settings(box)
     release_dead_workers_jobs(box)
     with open_pool(box, engine, processes) as pool:
-        loop = _Loop(box, pool, page_fn, name or worker_name())
+        loop = _Loop(box, pool, page_fn, name or worker_name(), mount_table)
         loop.run(until_empty=True)
     return loop.report
 

@@ -16,6 +16,7 @@ from agent.sync import SyncContext, sync_pass
 from device.agent_settings import effective_agent, overrides
 from device.db import outbox
 from device.db.events import events_for
+from device.worker import run_once
 from tests.agent.conftest import FakePackage
 from web_ui.sync import MOUNT_TABLE_KEY
 
@@ -105,8 +106,8 @@ def media_root(box, tmp_path):
     return root
 
 
-def test_usb_export_writes_the_waiting_packages_to_the_chosen_drive(app, box, login, tmp_path,
-                                                                     media_root):
+def test_usb_export_is_queued_at_once_and_the_page_follows_the_worker_to_the_manifest(
+        app, box, login, tmp_path, media_root):
     app.extensions["sohoa_config"] = box.config  # the mount roots set on the box
     drive = media_root / "KINGSTON 16G"
     drive.mkdir()
@@ -115,11 +116,40 @@ def test_usb_export_writes_the_waiting_packages_to_the_chosen_drive(app, box, lo
     reviewer = login("reviewer")
     assert f'<option value="{drive}">' in reviewer.get("/sync").get_data(as_text=True)
     answer = reviewer.post("/sync/export", {"medium": str(drive)}, follow_redirects=True)
-    assert "Đã chép 1 gói sang" in answer.get_data(as_text=True)
+    page = answer.get_data(as_text=True)
+    assert "Đã giao việc chép ra" in page  # answered at once, nothing copied in the request
+    assert f'data-medium="{drive}" data-state="queued"' in page
+    assert "Đang chờ chép ra" in page and "web:reviewer" in page
+    assert not (drive / "sohoa-export").exists()
+    again = reviewer.post("/sync/export", {"medium": str(drive)}, follow_redirects=True)
+    assert "Đang chép ra ổ USB này" in again.get_data(as_text=True)  # one export per drive at once
+
+    report = run_once(box, processes=1, mount_table=Path(app.config[MOUNT_TABLE_KEY]))
+    assert report.exported == 1
     manifest = json.loads((drive / "sohoa-export" / "manifest.json").read_text())
     assert [p["sha256"] for p in manifest["packages"]] == [waiting["sha256"]]
     exported = [e for e in events_for(box.db, "usb") if e["action"] == "usb.export"]
-    assert exported[0]["actor"] == "web:reviewer"
+    assert exported[0]["actor"] == "web:reviewer"  # in the name of who asked, not the worker
+    page = reviewer.get("/sync").get_data(as_text=True)
+    assert 'data-state="done"' in page and "Đã chép 1 gói sang" in page
+    assert str(drive / "sohoa-export" / "manifest.json") in page
+
+
+def test_a_failed_usb_export_shows_its_reason_in_vietnamese(app, box, login, tmp_path, media_root):
+    app.extensions["sohoa_config"] = box.config
+    drive = media_root / "USB"
+    drive.mkdir()
+    _mount_table(app, tmp_path, drive)
+    queue(box, tmp_path / "pkgs", os.urandom(5000))
+    admin = login("admin")
+    admin.post("/sync/export", {"medium": str(drive)})
+    (drive / "sohoa-export").mkdir()  # meanwhile the drive got a manifest link (another computer)
+    (drive / "sohoa-export" / "manifest.json").symlink_to(tmp_path / "elsewhere.json")
+    assert run_once(box, processes=1, mount_table=Path(app.config[MOUNT_TABLE_KEY])).export_failed == 1
+    page = admin.get("/sync").get_data(as_text=True)
+    assert 'data-state="failed"' in page
+    assert "Chép ra " in page and "không thành công: Tệp manifest.json trên ổ USB là một liên kết" in page
+    assert [p.name for p in (drive / "sohoa-export").iterdir()] == ["manifest.json"]
 
 
 def test_usb_export_refuses_clearly_without_a_drive_and_writes_nothing(app, box, login, tmp_path,
