@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("dossiers", __name__)
 # Approved (or signed) and not packaged yet: the worker's packaging job is on it.
 _AWAITING_PACKAGE = frozenset({DossierState.APPROVED, DossierState.SIGNED})
+# Thumbnails per document on the dossier page; the rest are one link away in the page grid
+# (a 1,000-page dossier would otherwise be 1,000 img tags).
+PAGES_SHOWN = 12
 
 
 def _fonds_defaults() -> dict[str, str]:
@@ -83,12 +86,22 @@ def show(code: str) -> Any:
     data = dossier_json(box(), code)
     state = DossierState(data["state"])
     packaging = packaging_status(box(), load(box(), code)) if state in _AWAITING_PACKAGE else None
-    return render_template("dossiers/show.html", dossier=data,
+    return render_template("dossiers/show.html", dossier=data, documents=_shown(data["documents"]),
                            editable=state in EDITABLE, reviewable=state is DossierState.IN_REVIEW,
                            can_review=current_user.role in REVIEW_ROLES, packaging=packaging,
                            can_withdraw=_may_withdraw(code, state),
                            can_reopen=current_user.role in REVIEW_ROLES
                            and state in MOVES["reopen"][0])
+
+
+def _shown(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each document with its first PAGES_SHOWN pages, how many more it has and the first
+    page not shown (where the page grid opens)."""
+    return [{**document, "pages": document["pages"][:PAGES_SHOWN],
+             "more": max(0, len(document["pages"]) - PAGES_SHOWN),
+             "next_page": document["pages"][PAGES_SHOWN]["id"]
+             if len(document["pages"]) > PAGES_SHOWN else None}
+            for document in documents]
 
 
 def _may_withdraw(code: str, state: DossierState) -> bool:

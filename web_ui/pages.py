@@ -13,12 +13,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from device.catalog import pages as editing
 from device.catalog.documents import document_with_count, filled_fields, remove_empty_document
-from device.db.pages import manual_quad_of, page_by_id, page_place
+from device.catalog.dossiers import load
+from device.db.pages import (deleted_page_source, deleted_pages_of, manual_quad_of, page_by_id,
+                             page_place)
 from device.errors import InputError, NotFoundError, StateError
 from device.files import atomic_output
 from device.records.identifiers import doc_id
 from device.records.lifecycle import EDITABLE, DossierState
-from web_ui.thumbs import cache_folder
+from web_ui.thumbs import cache_folder, send_thumbnail, thumbnail
 from web_ui.web import (
     actor, api, box, json_error, label, state_label, t, user_message, wants_json,
 )
@@ -30,6 +32,7 @@ bp = Blueprint("pages", __name__)
 PER_SCREEN = 48  # thumbnails on one screen of the grid: a 1,000-page dossier is ~21 screens
 SOURCE_SIZE = 1600  # long side of the capture shown in the corners editor
 CORNERS = ("tl", "tr", "br", "bl")
+DELETED_SHOWN = 24  # deleted pages listed under the grid, newest first
 
 
 def _page_in(code: str, page_id: int) -> dict[str, Any]:
@@ -82,11 +85,13 @@ def grid(code: str) -> Any:
         screen_no = editing.reading_index(box(), int(request.args["page"])) // PER_SCREEN + 1
     window = editing.page_window(box(), code, screen_no, PER_SCREEN)
     state = DossierState(window["dossier"]["state"])
+    deleted, deleted_total = _deleted_pages(code, window["dossier"]["id"], window["documents"])
     return render_template(
         "pages/grid.html", code=code, groups=_groups(code, window), documents=window["documents"],
         total=window["total"], screen=window["screen"], screens=window["screens"],
         first=window["offset"] + 1, last=window["offset"] + len(window["pages"]),
-        editable=state in EDITABLE, state=state.value)
+        editable=state in EDITABLE, state=state.value,
+        deleted=deleted, deleted_total=deleted_total)
 
 
 def _groups(code: str, window: dict[str, Any]) -> list[dict[str, Any]]:
@@ -219,6 +224,42 @@ def delete(code: str, page_id: int) -> Any:
     except (InputError, StateError) as exc:
         return _refused(code, exc, page_id)
     return _done(code, t("pages.deleted"))
+
+
+def _deleted_pages(code: str, dossier_id: int,
+                   documents: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The dossier's DELETED_SHOWN most recently deleted pages, newest first, each with the
+    document it was in (its number now; None when that document is gone), and how many."""
+    seqs = {document["id"]: document["seq"] for document in documents}
+    rows, total = deleted_pages_of(box().db, dossier_id, DELETED_SHOWN)
+    return [{**row, "docId": doc_id(code, seqs[row["doc"]]) if row["doc"] in seqs else None}
+            for row in rows], total
+
+
+def _deleted_in(code: str, deleted_id: int) -> dict[str, Any]:
+    """A deleted page of dossier `code`, as its thumbnail reads it."""
+    source = deleted_page_source(box().db, deleted_id)
+    if source is None or source["dossier_id"] != load(box(), code)["id"]:
+        raise NotFoundError(f"no deleted page {deleted_id} in {code}",
+                            message_vi=t("pages.deleted_gone"))
+    return source
+
+
+@bp.get("/dossiers/<code>/deleted/<int:deleted_id>/thumb.jpg")
+@api
+def deleted_thumbnail(code: str, deleted_id: int) -> Any:
+    return send_thumbnail(thumbnail(box(), _deleted_in(code, deleted_id)))
+
+
+@bp.post("/dossiers/<code>/deleted/<int:deleted_id>/restore")
+def restore(code: str, deleted_id: int) -> Any:
+    _deleted_in(code, deleted_id)  # a deleted page of another dossier is not restored from here
+    try:
+        place = editing.restore_page(box(), deleted_id, actor=actor())
+    except (InputError, StateError) as exc:
+        return _refused(code, exc)
+    return _done(code, t("pages.restored", n=place["position"],
+                         doc=doc_id(code, place["document_seq"])), place["id"])
 
 
 @bp.route("/dossiers/<code>/pages/<int:page_id>/corners", methods=["GET", "POST"])

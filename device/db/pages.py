@@ -300,6 +300,29 @@ def deleted_page(db: Database, deleted_id: int) -> dict[str, Any] | None:
     return {**rows[0], "page": json.loads(rows[0]["page"])} if rows else None
 
 
+def deleted_pages_of(db: Database, dossier_id: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The dossier's `limit` most recently deleted pages, newest first (id, page_id, who and
+    when, the document id and position they had), and how many it has in all."""
+    rows = list(db.query(
+        "SELECT id, page_id, deleted_by, deleted_at, json_extract(page, '$.document_id') AS doc,"
+        " json_extract(page, '$.position') AS position FROM deleted_pages WHERE dossier_id = ?"
+        " ORDER BY id DESC LIMIT ?", [dossier_id, limit]))
+    total = db.conn.execute("SELECT count(*) FROM deleted_pages WHERE dossier_id = ?",
+                            (dossier_id,)).fetchone()[0]
+    return rows, int(total)
+
+
+def deleted_page_source(db: Database, deleted_id: int) -> dict[str, Any] | None:
+    """A deleted page as a thumbnail reads it: the row it was, with its dossier id and its
+    capture's raw blob and media type; None when there is no such deleted page."""
+    kept = deleted_page(db, deleted_id)
+    if kept is None:
+        return None
+    capture = next(iter(db.query("SELECT raw_sha256, media_type FROM captures WHERE id = ?",
+                                 [kept["capture_id"]])), {})
+    return {**kept["page"], **capture, "dossier_id": kept["dossier_id"]}
+
+
 def put_back_page(db: Database, deleted_id: int, document_id: int) -> int:
     """Put a deleted page back as the last page of `document_id`, with its text correction,
     and forget it as deleted; returns its id: its old one unless a new page took that id

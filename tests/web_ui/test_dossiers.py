@@ -1,5 +1,6 @@
 """Dossier pages: create with a Vietnamese field error that stores nothing, then corrected;
-edit keeps suggestions unconfirmed; approval for reviewers only; thumbnails of pages."""
+edit keeps suggestions unconfirmed; approval for reviewers only; thumbnails of pages, at most
+PAGES_SHOWN per document."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import pytest
 from device.catalog.describe import dossier_json, dossier_list_json
 from device.catalog.documents import set_document_fields
 from device.catalog.dossiers import set_dossier_fields
+from device.db import records
 from device.db.events import events_for
+from device.db.pages import NewPage, add_pages, record_capture
 from device.intake import import_files
 from tests.conftest import VALID_DOSSIER
+from web_ui.dossiers import PAGES_SHOWN
 
 FORM = {"fileCode": "H49.64.33.2001.161", "title": "Hồ sơ về việc xây trường học",
         "maintenance": "01", "mode": "01", "language": "01", "startDate": "15/09/2001",
@@ -149,3 +153,23 @@ def test_page_thumbnails_are_small_jpegs_and_cached(login, box, dossier_code, pa
 @pytest.mark.parametrize("role", ["operator", "reviewer", "admin"])
 def test_every_role_sees_the_list(login, role):
     assert login(role).get("/").status_code == 200
+
+
+def test_a_thousand_page_document_shows_twelve_thumbnails_and_links_to_the_rest(
+        login, box, dossier_code, page_png):
+    dossier = records.dossier_by_code(box.db, dossier_code)
+    document_id, _ = records.insert_document(box.db, dossier["id"], {})
+    capture = record_capture(box.db, raw_sha256="0" * 64, media_type="image/png", source="test",
+                             dossier_id=dossier["id"])
+    ids = add_pages(box.db, document_id, capture, [NewPage()] * 1000)
+    import_files(box, dossier_code, [page_png] * 3, actor="test")  # a short second document
+    session = login("operator")
+    page = session.get(f"/dossiers/{dossier_code}").get_data(as_text=True)
+    assert page.count("/thumb.jpg") == PAGES_SHOWN + 3
+    assert "Trang: 1003" in page and "Tài liệu: 2" in page  # counts are of the whole dossier
+    link = f'href="/dossiers/{dossier_code}/pages?page={ids[PAGES_SHOWN]}#p{ids[PAGES_SHOWN]}"'
+    assert link in page and f"+ {1000 - PAGES_SHOWN} trang nữa" in page
+    assert page.count("trang nữa") == 1  # the three-page document shows all its pages
+    grid = session.get(f"/dossiers/{dossier_code}/pages?page={ids[PAGES_SHOWN]}").get_data(
+        as_text=True)
+    assert f'data-page-id="{ids[PAGES_SHOWN]}"' in grid

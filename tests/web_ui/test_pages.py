@@ -1,5 +1,6 @@
 """The page grid over HTTP: each action changes the box and is audited with the user; CSRF and
-lifecycle refusals change nothing; a 1,000-page dossier shows one bounded screen of thumbnails."""
+lifecycle refusals change nothing; a 1,000-page dossier shows one bounded screen of thumbnails;
+deleted pages are listed under the grid and put back."""
 
 from __future__ import annotations
 
@@ -318,3 +319,59 @@ def test_an_english_session_sees_the_grid_and_its_refusals_in_english(login, box
                                    data={"document": "1", "position": "2"},
                                    headers={"X-CSRFToken": session.token, "Accept": "application/json"})
     assert scripted.status_code == 409 and "mở lại" not in scripted.get_json()["message_vi"]
+
+
+def deleted_ids(page: str) -> list[str]:
+    return re.findall(r'data-deleted-id="(\d+)"', page)
+
+
+def test_a_deleted_page_is_listed_with_its_thumbnail_and_restored(login, box, dossier_code, pages):
+    first, second = pages
+    session = login("operator")
+    session.post(f"{grid_url(dossier_code)}/{first[1]}/delete")
+    grid = text_of(session.get(grid_url(dossier_code)))
+    assert "Trang đã xóa" in grid and "Trang 2 của tài liệu" in grid and "web:operator" in grid
+    [deleted] = deleted_ids(grid)
+    thumb = session.get(f"/dossiers/{dossier_code}/deleted/{deleted}/thumb.jpg")
+    assert thumb.status_code == 200 and Image.open(io.BytesIO(thumb.data)).format == "JPEG"
+    thumb.close()
+    answer = session.post(f"/dossiers/{dossier_code}/deleted/{deleted}/restore")
+    assert answer.status_code == 303
+    assert layout(box, dossier_code) == [[first[0], first[2], first[1]], second]  # at its end
+    event = events_for(box.db, "page")[-1]
+    assert (event["action"], event["actor"]) == ("page.restore", "web:operator")
+    after = text_of(session.get(answer.headers["Location"]))
+    assert "Đã khôi phục trang: giờ là trang 3 của tài liệu" in after
+    assert deleted_ids(after) == [] and 'id="pg-deleted"' not in after
+    gone = session.post(f"/dossiers/{dossier_code}/deleted/{deleted}/restore")
+    assert gone.status_code == 404  # restored once; nothing left to restore
+
+
+def test_a_deleted_page_is_not_restored_in_review_or_from_another_dossier(
+        login, box, dossier_code, pages):
+    first, second = pages
+    session = login("operator")
+    session.post(f"{grid_url(dossier_code)}/{first[0]}/delete")
+    [deleted] = deleted_ids(text_of(session.get(grid_url(dossier_code))))
+    other = session.post("/dossiers/new", {
+        "fileCode": "H49.64.33.2001.162", "title": "Hồ sơ khác", "maintenance": "01",
+        "mode": "01", "language": "01", "startDate": "15/09/2001", "confidenceLevel": "02",
+        "riskRecovery": "0"})
+    assert other.status_code == 303
+    assert session.post(f"/dossiers/H49.64.33.2001.162/deleted/{deleted}/restore").status_code == 404
+    move_dossier(box, dossier_code, "submit", actor="test")
+    grid = text_of(session.get(grid_url(dossier_code)))
+    assert deleted_ids(grid) == [deleted] and f'id="restore-{deleted}"' not in grid
+    refused = session.post(f"/dossiers/{dossier_code}/deleted/{deleted}/restore",
+                           follow_redirects=True)
+    assert "hãy mở lại để sửa" in text_of(refused)
+    assert layout(box, dossier_code) == [first[1:], second]
+    assert [e["action"] for e in events_for(box.db, "page")] == ["page.delete"]
+
+
+def test_the_deleted_pages_read_in_english(login, box, dossier_code, pages):
+    session = login("operator")
+    session.post("/language", {"language": "en", "next": "/"})
+    session.post(f"{grid_url(dossier_code)}/{pages[1][0]}/delete")
+    grid = text_of(session.get(grid_url(dossier_code)))
+    assert "Deleted pages" in grid and ">Restore</button>" in grid and "Trang đã xóa" not in grid

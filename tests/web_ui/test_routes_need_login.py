@@ -85,7 +85,8 @@ def test_without_a_token_no_state_changing_route_works_even_for_a_logged_in_admi
 
     import_files(box, dossier_code, [page_png, page_png], actor="test")
     page_id = box.db.conn.execute("SELECT min(id) FROM pages").fetchone()[0]
-    values = {"code": dossier_code, "username": "operator", "page_id": page_id, "seq": 1, "n": 1}
+    values = {"code": dossier_code, "username": "operator", "page_id": page_id, "seq": 1, "n": 1,
+              "deleted_id": 1}
     admin = login("admin")
     events = box.db.conn.execute("SELECT count(*) FROM events").fetchone()[0]
     requests = changing_requests(app, values)

@@ -42,6 +42,16 @@ VI = {
     "pages.merge_done": "Đã gộp vào tài liệu {doc}.",
     "pages.rotated": "Đã xoay trang; trang sẽ được xử lý lại.",
     "pages.deleted": "Đã xóa trang. Ảnh chụp gốc vẫn được giữ lại.",
+    "pages.deleted_title": "Trang đã xóa",
+    "pages.deleted_help": "Trang khôi phục được đặt vào cuối tài liệu cũ của nó (hoặc tài liệu "
+                          "cuối cùng nếu tài liệu cũ đã bị bỏ).",
+    "pages.deleted_item": "Trang {n} của tài liệu {doc}",
+    "pages.deleted_item_no_doc": "Trang {n} (tài liệu cũ đã bị bỏ)",
+    "pages.deleted_by": "Xóa bởi {who}, lúc {when}",
+    "pages.deleted_more": "Đang hiện {shown} trang bị xóa gần nhất trên tổng số {total}.",
+    "pages.deleted_gone": "Không có trang đã xóa này trong hồ sơ.",
+    "pages.restore": "Khôi phục",
+    "pages.restored": "Đã khôi phục trang: giờ là trang {n} của tài liệu {doc}.",
     "pages.delete_title": "Xóa trang?",
     "pages.delete_question": "Xóa trang {n} của tài liệu {doc}? Trang sẽ không còn trong tài liệu "
                              "và gói hồ sơ; ảnh chụp gốc vẫn được giữ lại trên máy.",
@@ -131,6 +141,16 @@ EN = {
     "pages.merge_done": "Merged into document {doc}.",
     "pages.rotated": "Page turned; it will be processed again.",
     "pages.deleted": "Page deleted. Its raw capture is kept.",
+    "pages.deleted_title": "Deleted pages",
+    "pages.deleted_help": "A restored page goes to the end of its former document (or of the "
+                          "last document when its own was removed).",
+    "pages.deleted_item": "Page {n} of document {doc}",
+    "pages.deleted_item_no_doc": "Page {n} (its document was removed)",
+    "pages.deleted_by": "Deleted by {who} at {when}",
+    "pages.deleted_more": "Showing the {shown} most recently deleted pages of {total}.",
+    "pages.deleted_gone": "There is no such deleted page in this dossier.",
+    "pages.restore": "Restore",
+    "pages.restored": "Page restored: it is now page {n} of document {doc}.",
     "pages.delete_title": "Delete the page?",
     "pages.delete_question": "Delete page {n} of document {doc}? It leaves the document and the "
                              "package; its raw capture stays on the box.",
