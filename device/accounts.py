@@ -91,14 +91,19 @@ def verified_user(user: dict | None, password: str, store_hash: Callable[[dict, 
     return user
 
 
+def _existing_user(db: Database, username: str) -> dict:
+    """The user's row; NotFoundError when there is no such user."""
+    user = user_by_name(db, username)
+    if user is None:
+        raise NotFoundError(f"no user {username!r}", message_vi=f"Không có người dùng “{username}”")
+    return user
+
+
 def reset_password(db: Database, username: str, password: str, *, actor: str) -> None:
     """Give a user a new password."""
     check_new_password(password)
     with transaction(db):
-        user = user_by_name(db, username)
-        if user is None:
-            raise NotFoundError(f"no user {username!r}",
-                                message_vi=f"Không có người dùng “{username}”")
+        user = _existing_user(db, username)
         set_password_hash(db, user["id"], _hasher.hash(password))
         record_event(db, actor, "user.password", "user", username)
 
@@ -107,10 +112,7 @@ def set_user_active(db: Database, username: str, active: bool, *, actor: str) ->
     """Enable or disable an account (a disabled one cannot log in; its sessions end). The last
     active admin cannot be disabled, so the box always has someone who can manage it."""
     with transaction(db):
-        user = user_by_name(db, username)
-        if user is None:
-            raise NotFoundError(f"no user {username!r}",
-                                message_vi=f"Không có người dùng “{username}”")
+        user = _existing_user(db, username)
         if bool(user["active"]) == bool(active):
             return
         if not active and user["role"] == "admin" and count_active_admins(db) <= 1:
@@ -125,10 +127,7 @@ def set_user_role(db: Database, username: str, role: str, *, actor: str) -> None
     keeps the admin role, so the box always has someone who can manage it."""
     _check_role(role)
     with transaction(db):
-        user = user_by_name(db, username)
-        if user is None:
-            raise NotFoundError(f"no user {username!r}",
-                                message_vi=f"Không có người dùng “{username}”")
+        user = _existing_user(db, username)
         if user["role"] == role:
             return
         if (user["role"] == "admin" and user["active"] and count_active_admins(db) <= 1):

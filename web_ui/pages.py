@@ -68,13 +68,18 @@ def _refused(code: str, exc: InputError | StateError, page_id: int | None = None
     return redirect(_grid_url(code, page_id), 303)
 
 
-def _int_field(name: str) -> int:
+def _number_field(name: str, kind: type = int, problem_key: str = "pages.bad_number") -> Any:
+    """The form field `name` as a `kind` (int or float); InputError with `problem_key`'s text."""
     value = request.form.get(name, "").strip()
     try:
-        return int(value)
+        return kind(value)
     except ValueError:
-        raise InputError(f"{name} must be a whole number, not {value!r}",
-                         message_vi=t("pages.bad_number")) from None
+        raise InputError(f"{name} must be a {kind.__name__}, not {value!r}",
+                         message_vi=t(problem_key)) from None
+
+
+def _int_field(name: str) -> int:
+    return _number_field(name)
 
 
 @bp.get("/dossiers/<code>/pages")
@@ -290,12 +295,7 @@ def corners(code: str, page_id: int) -> Any:
 
 
 def _float_field(name: str) -> float:
-    value = request.form.get(name, "").strip()
-    try:
-        return float(value)
-    except ValueError:
-        raise InputError(f"{name} must be a number, not {value!r}",
-                         message_vi=t("pages.bad_coordinate")) from None
+    return _number_field(name, float, "pages.bad_coordinate")
 
 
 def _inset(width: int, height: int) -> list[list[float]]:
