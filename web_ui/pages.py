@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import io
 import logging
-import warnings
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, send_file, url_for
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from device.catalog import pages as editing
 from device.catalog.documents import document_with_count, filled_fields, remove_empty_document
@@ -18,6 +16,7 @@ from device.db.pages import (deleted_page_source, deleted_pages_of, manual_quad_
                              page_place)
 from device.errors import InputError, NotFoundError, StateError
 from device.files import atomic_output
+from device.frames import UNREADABLE, small_frame
 from device.records.identifiers import doc_id
 from device.records.lifecycle import EDITABLE, DossierState
 from web_ui.thumbs import cache_folder, send_thumbnail, thumbnail
@@ -324,14 +323,8 @@ def source_image(code: str, page_id: int) -> Any:
 
 def _render_source(path: Any, frame: int) -> bytes:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.seek(frame)
-                image.draft("RGB", (SOURCE_SIZE, SOURCE_SIZE))
-                picture = ImageOps.exif_transpose(image) if frame == 0 else image
-                picture = picture.convert("RGB")
-    except (OSError, UnidentifiedImageError, EOFError) as exc:
+        picture = small_frame(path, frame, SOURCE_SIZE)
+    except UNREADABLE as exc:
         raise NotFoundError(f"{path}: cannot be read ({exc})",
                             message_vi="Không đọc được ảnh chụp gốc của trang.") from None
     picture.thumbnail((SOURCE_SIZE, SOURCE_SIZE))

@@ -12,19 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Response, send_file
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from device.box import Box
 from device.db.pages import manual_quad_of
 from device.errors import NotFoundError
 from device.files import atomic_output
+from device.frames import IMAGE_TYPES, UNREADABLE, frame_size, small_frame
 
 log = logging.getLogger(__name__)
 
 THUMB_SIZE = 240  # long side in pixels: a page grid on a tablet, sharp on a 2x screen at 120
-_IMAGE_TYPES = ("image/jpeg", "image/png", "image/tiff", "image/webp")
-_EXIF_ORIENTATION = 0x0112
-_TURNED_SIDEWAYS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
 def cache_folder(box: Box) -> Path:
@@ -36,7 +33,7 @@ def source_of(page: dict[str, Any]) -> dict[str, Any] | None:
     is readable yet (an imported PDF page before processing). The master only while it is the
     page's current image: a page queued again (turned, corners moved) shows its raw shot turned
     and cut as it will be, not the master it is about to lose."""
-    raw_readable = page.get("media_type") in _IMAGE_TYPES and page.get("raw_sha256")
+    raw_readable = page.get("media_type") in IMAGE_TYPES and page.get("raw_sha256")
     if page.get("master_sha256") and (page.get("state") == "processed" or not raw_readable):
         return {"sha256": page["master_sha256"], "frame": 0, "region": None, "rotation": 0}
     if raw_readable:
@@ -83,17 +80,10 @@ def send_thumbnail(path: Path) -> Response:
 def _render(path: Path, source: dict[str, Any], size: int) -> bytes:
     frame, region = source["frame"], source["region"]
     try:
-        with Image.open(path) as image:
-            if frame:
-                image.seek(frame)
-            full = image.size
-            if frame == 0 and image.getexif().get(_EXIF_ORIENTATION, 1) in _TURNED_SIDEWAYS:
-                full = (full[1], full[0])
-            # JPEG: decode at 1/2..1/8 scale, much faster; a region needs more pixels to cut from
-            image.draft("RGB", (size * 4, size * 4) if region else (size, size))
-            picture = ImageOps.exif_transpose(image) if frame == 0 else image
-            picture = picture.convert("RGB")
-    except (OSError, UnidentifiedImageError, EOFError, SyntaxError, ValueError) as exc:
+        full = frame_size(path, frame)
+        # JPEG: decode at 1/2..1/8 scale, much faster; a region needs more pixels to cut from
+        picture = small_frame(path, frame, size * 4 if region else size)
+    except UNREADABLE as exc:
         raise NotFoundError(f"{path.name}: cannot be read as an image ({exc})",
                             message_vi="Không đọc được ảnh của trang.") from None
     if region:  # the region is in the EXIF-turned frame's full-size pixels

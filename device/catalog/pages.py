@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from device.box import Box
 from device.catalog.documents import filled_fields, require_same_document
@@ -24,6 +22,7 @@ from device.db import records, transaction
 from device.db.events import record_event
 from device.db.jobs import enqueue
 from device.errors import InputError, NotFoundError, StateError
+from device.frames import IMAGE_TYPES, UNREADABLE, frame_size, small_frame
 from device.imaging.page import detect_page
 from device.intake import PROCESS_PAGE
 from device.records import lifecycle
@@ -33,10 +32,8 @@ from device.retention import raw_capture_deleted
 log = logging.getLogger(__name__)
 
 ROTATIONS = (90, 180, 270)
-_IMAGE_TYPES = ("image/jpeg", "image/png", "image/tiff", "image/webp")
-_EXIF_ORIENTATION, _EXIF_SIDEWAYS = 0x0112, (5, 6, 7, 8)
-_MIN_QUAD_SHARE = 0.02
-_DETECT_SIDE = 1600  # long side the corners editor's first guess is looked for at  # a page smaller than this share of the frame is a slip of the finger
+_MIN_QUAD_SHARE = 0.02  # a page smaller than this share of the frame is a slip of the finger
+_DETECT_SIDE = 1600  # long side the corners editor's first guess is looked for at
 
 
 def _editable_place(box: Box, page_id: int, file_code: str | None) -> dict[str, Any]:
@@ -214,22 +211,15 @@ def delete_page(box: Box, page_id: int, *, file_code: str | None = None, actor: 
 def source_size(box: Box, page: dict[str, Any]) -> tuple[int, int]:
     """Width and height of the page's capture frame as the worker sees it (EXIF turn applied):
     the space hand-set corners are given in. StateError for a source corners cannot apply to."""
-    if page["media_type"] not in _IMAGE_TYPES:
+    if page["media_type"] not in IMAGE_TYPES:
         raise StateError(f"page {page['id']} comes from a {page['media_type']} file; its corners "
                          "cannot be set by hand",
                          message_vi="Trang lấy từ tệp PDF: không chỉnh góc bằng tay được.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(box.blobs.path(page["raw_sha256"])) as image:
-                image.seek(page["frame"])
-                width, height = image.size
-                turned = image.getexif().get(_EXIF_ORIENTATION, 1) in _EXIF_SIDEWAYS
-    except (OSError, UnidentifiedImageError, EOFError) as exc:
+        return frame_size(box.blobs.path(page["raw_sha256"]), page["frame"])
+    except UNREADABLE as exc:
         raise StateError(f"page {page['id']}: its capture cannot be read ({exc})",
                          message_vi="Không đọc được ảnh chụp gốc của trang.") from None
-    # The worker reads frame 0 with its EXIF turn applied (device.worker.source).
-    return (height, width) if turned and page["frame"] == 0 else (width, height)
 
 
 def check_quad(quad: Any, width: int, height: int) -> list[list[float]]:
@@ -339,14 +329,8 @@ def detected_corners(box: Box, page: dict[str, Any], size: tuple[int, int]) -> l
     """Where the page detector finds the paper in the page's capture frame (`size` is the
     frame's width and height, see `source_size`), for the corners editor to start from when
     no corners are known; None when it finds none."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(box.blobs.path(page["raw_sha256"])) as image:
-            image.seek(page["frame"])
-            image.draft("RGB", (_DETECT_SIDE, _DETECT_SIDE))
-            picture = ImageOps.exif_transpose(image) if page["frame"] == 0 else image
-            picture = picture.convert("RGB")
-            picture.thumbnail((_DETECT_SIDE, _DETECT_SIDE))
+    picture = small_frame(box.blobs.path(page["raw_sha256"]), page["frame"], _DETECT_SIDE)
+    picture.thumbnail((_DETECT_SIDE, _DETECT_SIDE))
     small = cv2.cvtColor(np.asarray(picture), cv2.COLOR_RGB2BGR)
     found = detect_page(small)
     if not found.found:
