@@ -83,7 +83,7 @@ def edit(code: str) -> Any:
 
 @bp.get("/dossiers/<code>")
 def show(code: str) -> Any:
-    data = dossier_json(box(), code)
+    data = dossier_json(box(), code, page_limit=PAGES_SHOWN + 1)  # one more: where the grid opens
     state = DossierState(data["state"])
     packaging = packaging_status(box(), load(box(), code)) if state in _AWAITING_PACKAGE else None
     return render_template("dossiers/show.html", dossier=data, documents=_shown(data["documents"]),
@@ -98,7 +98,7 @@ def _shown(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each document with its first PAGES_SHOWN pages, how many more it has and the first
     page not shown (where the page grid opens)."""
     return [{**document, "pages": document["pages"][:PAGES_SHOWN],
-             "more": max(0, len(document["pages"]) - PAGES_SHOWN),
+             "more": max(0, (document.get("numberOfPage") or 0) - PAGES_SHOWN),
              "next_page": document["pages"][PAGES_SHOWN]["id"]
              if len(document["pages"]) > PAGES_SHOWN else None}
             for document in documents]

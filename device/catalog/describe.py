@@ -30,23 +30,25 @@ def page_json(page: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def document_json(box: Box, dossier: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+def document_json(box: Box, dossier: dict[str, Any], document: dict[str, Any],
+                  page_limit: int | None = None) -> dict[str, Any]:
     values = document_values(document, dossier)
     data = _ordered(values, list(document_fields()))
     data["numberOfPaper"] = document["sheet_count"]
     data["fieldSources"] = {name: entry["source"] for name, entry in document["fields"].items()}
-    data["pages"] = [page_json(page) for page in pages_of(box.db, document["id"])]
+    data["pages"] = [page_json(page) for page in pages_of(box.db, document["id"], page_limit)]
     return data
 
 
-def dossier_json(box: Box, file_code: str) -> dict[str, Any]:
-    """Everything `sohoa dossier show --json` prints."""
+def dossier_json(box: Box, file_code: str, page_limit: int | None = None) -> dict[str, Any]:
+    """Everything `sohoa dossier show --json` prints; with `page_limit`, only that many pages
+    of each document (a screen that shows a few need not read a thousand)."""
     dossier = load(box, file_code)
     values = dossier_values(dossier, dossier_counts(box.db, dossier["id"]))
     data = _ordered(values, list(dossier_fields()))
     data.update(_header(dossier))
     data["fieldSources"] = {name: entry["source"] for name, entry in dossier["fields"].items()}
-    data["documents"] = [document_json(box, dossier, document)
+    data["documents"] = [document_json(box, dossier, document, page_limit)
                          for document in records.documents_of(box.db, dossier["id"])]
     return data
 

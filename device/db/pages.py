@@ -67,11 +67,13 @@ def renumber_sheets(db: Database, document_id: int) -> None:
         db.conn.execute("UPDATE pages SET sheet = ? WHERE id = ?", (sheet, page_id))
 
 
-def pages_of(db: Database, document_id: int) -> list[dict[str, Any]]:
-    """A document's pages in order, with their capture's raw blob."""
+def pages_of(db: Database, document_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """A document's pages in order (the first `limit` only, when given), with their capture's
+    raw blob."""
     rows = db.query(
         "SELECT p.*, c.raw_sha256, c.media_type FROM pages p JOIN captures c ON c.id = p.capture_id"
-        " WHERE p.document_id = ? ORDER BY p.position", [document_id])
+        " WHERE p.document_id = ? ORDER BY p.position LIMIT ?",
+        [document_id, -1 if limit is None else limit])
     return [_decode(row) for row in rows]
 
 
